@@ -1,0 +1,47 @@
+"""idvid: identity-preserving video generation.
+
+Heavy modules (torch, diffusers, OpenCV, mediapipe) load on first use, so
+``import idvid`` stays fast and never fails for a missing optional extra.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "IdvidError": "idvid.errors",
+    "ImageError": "idvid.errors",
+    "FaceError": "idvid.errors",
+    "ModelFileError": "idvid.errors",
+    "GenerationError": "idvid.errors",
+    "FaceAnalyzer": "idvid.face",
+    "FaceObservation": "idvid.face",
+    "FaceKnowledgeEncoder": "idvid.models.face_knowledge",
+    "IdentityInjector": "idvid.models.injection",
+    "IDVideoPipeline": "idvid.pipelines.pipeline_idvideo",
+    "VideoOutput": "idvid.pipelines.output",
+    "load_engine": "idvid.engines",
+    "PRESETS": "idvid.presets",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from idvid.engines import load_engine
+    from idvid.errors import FaceError, GenerationError, IdvidError, ImageError, ModelFileError
+    from idvid.face import FaceAnalyzer, FaceObservation
+    from idvid.models.face_knowledge import FaceKnowledgeEncoder
+    from idvid.models.injection import IdentityInjector
+    from idvid.pipelines.output import VideoOutput
+    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.presets import PRESETS
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'idvid' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,157 @@
+"""The ``idvid`` command line: argument handling only; the work lives in the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from idvid.errors import GenerationError, IdvidError
+
+EXAMPLES = """\
+examples:
+  idvid generate --face me.jpg --prompt "a woman walks along a beach at sunset and smiles" --out beach.mp4
+  idvid generate --face front.jpg --face side.jpg --prompt "..." --model wan2.1-1.3b --frames 49
+  idvid faces group.jpg --preview faces.png
+  idvid info
+"""
+
+
+def _generate_parser(sub) -> None:
+    from idvid.presets import DEFAULT_MODEL
+
+    p = sub.add_parser(
+        "generate",
+        help="make a video of the person in a photo doing what a prompt says",
+        description="Generate a video of the person in --face doing what --prompt describes. "
+        "Several --face photos of the same person form a multi-view reference set. "
+        "Options left out take the model's defaults (see `idvid info`).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    p.add_argument("--face", action="append", required=True, metavar="PHOTO",
+                   help="reference photo of the person (repeat for several views of the same person)")
+    p.add_argument("--prompt", required=True, help="what happens in the video: action, scene, light, camera")
+    p.add_argument("--out", default="idvid.mp4", type=Path, help="output .mp4 (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="preset name or model directory (default: %(default)s; list with `idvid info`)")
+    p.add_argument("--face-index", type=int, metavar="N",
+                   help="which face to use when a photo shows several, numbered left to right from 0")
+    p.add_argument("--frames", type=int, dest="num_frames", metavar="N", help="number of frames")
+    p.add_argument("--height", type=int, help="video height in pixels")
+    p.add_argument("--width", type=int, help="video width in pixels")
+    p.add_argument("--fps", type=int, help="frames per second of the written video")
+    p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
+    p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
+    p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
+                   help="identity guidance scale (on top of the text)")
+    p.add_argument("--negative-prompt", default="", help="what the video should not show")
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the video (default: 0)")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+
+
+def _faces_parser(sub) -> None:
+    p = sub.add_parser("faces", help="show the faces found in a photo",
+                       description="Detect and analyse the faces in a photo: box, size, pose and quality. "
+                       "Faces are numbered left to right; the one `generate` would use is marked.")
+    p.add_argument("photo", help="photo to analyse")
+    p.add_argument("--face-index", type=int, metavar="N", help="the face to analyse in detail (default: the largest)")
+    p.add_argument("--preview", type=Path, metavar="PNG", help="write an annotated preview image")
+    p.add_argument("--overwrite", action="store_true", help="replace --preview if it exists")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idvid",
+        description="Identity-preserving video generation: a photo of a person + a prompt -> a video of them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _generate_parser(sub)
+    _faces_parser(sub)
+    sub.add_parser("info", help="versions, device, presets and where each model loads from",
+                   description="Print versions, the compute device, the model presets and where each resolves from.")
+    return parser
+
+
+def _check_output(path: Path, overwrite: bool, suffix: str) -> None:
+    """Fail before any heavy work when the output cannot be written."""
+    if path.suffix.lower() != suffix:
+        raise GenerationError(f"{path}: the output must be a {suffix} file")
+    if path.exists() and not overwrite:
+        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+
+
+def cmd_generate(args) -> None:
+    from idvid.engines import GenerationOptions, load_engine
+
+    _check_output(args.out, args.overwrite, ".mp4")
+    options = GenerationOptions(
+        num_frames=args.num_frames, height=args.height, width=args.width,
+        num_inference_steps=args.num_inference_steps, guidance_scale=args.guidance_scale,
+        identity_guidance_scale=args.identity_guidance_scale, seed=args.seed, face_index=args.face_index,
+        fps=args.fps, negative_prompt=args.negative_prompt,
+    )
+    print(f"loading model {args.model} ...", file=sys.stderr)
+    engine = load_engine(args.model, device=args.device)
+    result = engine(prompt=args.prompt, faces=args.face, **options.as_kwargs())
+    path = result.save(args.out, overwrite=args.overwrite)
+    frames, height, width = result.frames.shape[:3]
+    print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps} fps)")
+
+
+def cmd_faces(args) -> None:
+    from idvid.face import FaceAnalyzer, load_photo
+
+    if args.preview is not None:
+        _check_output(args.preview, args.overwrite, ".png")
+    analyzer = FaceAnalyzer()
+    image = load_photo(args.photo)
+    detections = analyzer.detect(image)
+    print(f"{args.photo}: {image.shape[1]}x{image.shape[0]} px, {len(detections)} face(s)")
+    for i, d in enumerate(detections):
+        x, y, w, h = (int(round(v)) for v in d.box)
+        print(f"  [{i}] box x={x} y={y} w={w} h={h}  size {d.size:.0f} px  score {d.score:.2f}")
+    chosen = analyzer.choose(detections, args.face_index, source=str(args.photo))
+    observation = analyzer.analyze(image, face_index=detections.index(chosen))
+    pose = observation.pose
+    print(f"  using [{detections.index(chosen)}]: yaw {pose.yaw:+.1f}  pitch {pose.pitch:+.1f}  "
+          f"roll {pose.roll:+.1f} deg, quality {observation.quality:.2f}")
+    if args.preview is not None:
+        from idvid.video import write_image
+
+        write_image(analyzer.annotate(image, detections, chosen, observation), args.preview, overwrite=args.overwrite)
+        print(f"wrote {args.preview}")
+
+
+def cmd_info(args) -> None:
+    from idvid.info import describe
+
+    print(describe())
+
+
+COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    try:
+        COMMANDS[args.command](args)
+    except IdvidError as err:
+        if args.debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Engine selection: one entry point for every kind of generator.
+
+An engine is a pipeline class with ``from_pretrained(name_or_dir)`` and
+``__call__(prompt=..., faces=..., **GenerationOptions) -> VideoOutput``. Each kind registers
+here once; the CLI, the API and the benchmarks only call :func:`load_engine`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from importlib import import_module
+from pathlib import Path
+
+from idvid.errors import ModelFileError
+
+# engine kind -> "module:Class"
+ENGINES: dict[str, str] = {
+    "dit": "idvid.pipelines.pipeline_idvideo:IDVideoPipeline",
+}
+
+
+@dataclass
+class GenerationOptions:
+    """Options every engine accepts; None means the model's default."""
+
+    num_frames: int | None = None
+    height: int | None = None
+    width: int | None = None
+    num_inference_steps: int | None = None
+    guidance_scale: float | None = None
+    identity_guidance_scale: float | None = None
+    seed: int | None = None
+    face_index: int | None = None
+    fps: int | None = None
+    negative_prompt: str = ""
+
+    def as_kwargs(self) -> dict:
+        return asdict(self)
+
+
+def engine_class(kind: str):
+    module, name = ENGINES[kind].split(":")
+    return getattr(import_module(module), name)
+
+
+def engine_kind(model: str) -> str:
+    """The engine kind that runs ``model``, a preset name or a model directory."""
+    from idvid.presets import PRESETS, get_preset
+
+    path = Path(model).expanduser()
+    if model in PRESETS and not path.is_dir():
+        return get_preset(model).engine
+    if not path.exists():
+        get_preset(model)  # raises the "unknown model" error listing the presets
+    index_file = path / "model_index.json"
+    if not index_file.is_file():
+        raise ModelFileError(f"{path} is not a model directory: model_index.json is missing")
+    try:
+        class_name = json.loads(index_file.read_text()).get("_class_name")
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{index_file} is corrupt: {err}") from None
+    for kind in ENGINES:
+        if ENGINES[kind].endswith(f":{class_name}"):
+            return kind
+    # A plain diffusers backbone checkout: the DiT engine adds an adapter to it.
+    return "dit"
+
+
+def load_engine(model: str, device: str | None = None):
+    """Load the engine for a preset name or a model directory, on ``device`` (default: CPU)."""
+    engine = engine_class(engine_kind(model)).from_pretrained(model)
+    return engine.to(device) if device else engine
+
+
+__all__ = ["ENGINES", "GenerationOptions", "engine_class", "engine_kind", "load_engine"]

@@ -1,0 +1,30 @@
+"""User-facing errors.
+
+Every error a user can cause by what they pass in (a photo, a prompt, a size, a model
+directory) is an :class:`IdvidError`. The CLI prints these as one line and exits non-zero;
+anything else is a bug and keeps its traceback.
+"""
+
+
+class IdvidError(ValueError):
+    """Base class for errors caused by user input."""
+
+
+class ImageError(IdvidError):
+    """A photo cannot be read: missing, empty, corrupt, wrong format or too large."""
+
+
+class FaceError(IdvidError):
+    """No usable face: none found, several without an index, too small, or identities disagree."""
+
+
+class ModelFileError(IdvidError):
+    """A model directory is missing, incomplete, corrupt, or holds pickle weights."""
+
+
+class VideoError(IdvidError):
+    """A video cannot be read: missing, empty, corrupt, or without decodable video frames."""
+
+
+class GenerationError(IdvidError):
+    """Generation options are invalid: prompt, frame count, size, output path."""

@@ -1,0 +1,1 @@
+"""Trainable models: face knowledge, identity injection, and the backbone families they attach to."""

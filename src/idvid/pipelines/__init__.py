@@ -1,0 +1,1 @@
+"""Inference pipelines (no training code here)."""

@@ -1,0 +1,69 @@
+"""Checks on a model directory before anything is loaded from it.
+
+Loading libraries fail deep inside with long tracebacks; these checks turn the common
+problems (missing pieces, pickle weights, truncated files) into one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from idvid.errors import ModelFileError
+
+PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
+
+
+def read_model_index(path: Path) -> dict:
+    """The parsed ``model_index.json`` of a diffusers-format directory."""
+    if not path.is_dir():
+        raise ModelFileError(f"model directory {path} does not exist")
+    index = path / "model_index.json"
+    if not index.is_file():
+        raise ModelFileError(f"{path} is not a model directory: model_index.json is missing")
+    try:
+        return json.loads(index.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{index} is corrupt: {err}") from None
+
+
+def check_model_dir(path: str | Path) -> dict:
+    """Validate a diffusers-format directory; return its model index.
+
+    Raises ModelFileError for a missing directory or component, pickle weights (refused:
+    they can run arbitrary code on load), and safetensors files whose header is unreadable.
+    """
+    path = Path(path)
+    index = read_model_index(path)
+    for name, spec in index.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        component = path / name
+        if not component.is_dir():
+            raise ModelFileError(f"{path} is incomplete: component folder {name}/ is missing")
+        _check_component(component)
+    return index
+
+
+def _check_component(folder: Path) -> None:
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise ModelFileError(
+            f"refusing pickle weights {folder.name}/{pickles[0]}: they can run code when loaded; "
+            "convert them to .safetensors"
+        )
+    for weights in folder.glob("*.safetensors"):
+        _check_safetensors(weights)
+
+
+def _check_safetensors(file: Path) -> None:
+    from safetensors import safe_open
+
+    # Opening reads and validates the header, including that the data covers it (truncation).
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            empty = not list(handle.keys())
+    except Exception as err:  # noqa: BLE001 - safetensors raises several types for bad files
+        raise ModelFileError(f"corrupt weights file {file}: {err}") from None
+    if empty:
+        raise ModelFileError(f"weights file {file} holds no tensors")

@@ -1,0 +1,323 @@
+"""IDVideoPipeline: identity-preserving text-to-video on a diffusers video DiT.
+
+Flow: reference photos -> face analysis (frozen) -> FaceKnowledgeEncoder -> K identity tokens
+-> per-layer identity keys/values (once per video) -> sampling loop with text + identity
+guidance -> VAE decode -> frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.utils.torch_utils import randn_tensor
+
+from idvid.errors import GenerationError, IdvidError, ModelFileError
+from idvid.face.observation import FaceObservation
+from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
+from idvid.models.face_knowledge import FaceKnowledgeEncoder
+from idvid.models.injection import IdentityInjector
+from idvid.pipelines.face_inputs import face_tensors
+from idvid.pipelines.guidance import combine, guidance_rows
+from idvid.pipelines.model_dir import check_model_dir
+from idvid.pipelines.output import VideoOutput
+from idvid.presets import PRESETS, Preset, get_preset, resolve_preset_dir
+
+logger = logging.getLogger("idvid")
+
+# A small face encoder for the random `tiny` presets; real presets use the class defaults.
+TINY_FACE_ENCODER = dict(hidden_dim=32, num_tokens=4, num_heads=2, crop_size=32)
+
+FaceInput = str | Path | np.ndarray | FaceObservation
+
+
+class IDVideoPipeline(DiffusionPipeline):
+    """Text + reference faces -> video, on a CogVideoX or Wan backbone with an identity adapter.
+
+    Components: ``transformer``, ``vae``, ``text_encoder``, ``tokenizer``, ``scheduler`` (the
+    backbone's own), ``face_encoder`` (FaceKnowledgeEncoder), ``id_adapter`` (IdentityInjector)
+    and optionally ``image_encoder``, a frozen CLIP-like vision tower for appearance tokens.
+    """
+
+    model_cpu_offload_seq = "text_encoder->image_encoder->face_encoder->transformer->vae"
+    _optional_components = ["image_encoder"]
+
+    def __init__(
+        self,
+        transformer,
+        vae,
+        text_encoder,
+        tokenizer,
+        scheduler,
+        face_encoder: FaceKnowledgeEncoder,
+        id_adapter: IdentityInjector,
+        image_encoder=None,
+        generation_defaults: dict | None = None,
+        max_text_length: int | None = None,
+        weights_trained: bool = False,
+    ):
+        super().__init__()
+        self.register_modules(
+            transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+            scheduler=scheduler, face_encoder=face_encoder, id_adapter=id_adapter, image_encoder=image_encoder,
+        )
+        self.family = family_of(transformer)
+        self.register_to_config(
+            generation_defaults=dict(generation_defaults or {}),
+            max_text_length=max_text_length or self.family.default_max_text_length,
+            weights_trained=weights_trained,
+        )
+        self._face_analyzer = None
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "IDVideoPipeline":
+        """Load a preset name (see ``idvid.presets.PRESETS``) or a local diffusers-format directory.
+
+        A directory saved by this pipeline loads whole. A plain backbone directory (e.g. a
+        ``WanPipeline`` or ``CogVideoXPipeline`` checkout) loads with a fresh, untrained adapter.
+        Only safetensors weights are accepted.
+        """
+        source = str(pretrained_model_name_or_path)
+        if source in PRESETS and not Path(source).is_dir():
+            return cls.from_preset(source, **kwargs)
+        index = check_model_dir(source)
+        if "face_encoder" not in index:
+            return cls._from_backbone_dir(Path(source), generation_defaults={}, **kwargs)
+        with _model_file_errors(source):
+            return super().from_pretrained(source, use_safetensors=True, **kwargs)
+
+    @classmethod
+    def from_preset(cls, name: str, **kwargs) -> "IDVideoPipeline":
+        preset = get_preset(name)
+        if preset.repo_id is None:
+            return cls._tiny(preset)
+        path, how = resolve_preset_dir(preset)
+        if path is None:
+            raise ModelFileError(f"model {name!r} is {how}")
+        index = check_model_dir(path)
+        if "face_encoder" in index:
+            with _model_file_errors(path):
+                return super().from_pretrained(path, use_safetensors=True, **kwargs)
+        return cls._from_backbone_dir(path, generation_defaults=preset.defaults, **kwargs)
+
+    @classmethod
+    def _tiny(cls, preset: Preset) -> "IDVideoPipeline":
+        """Random tiny components of the real classes; the same weights on every call."""
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            components = FAMILIES[preset.family].tiny_components(image_to_video=preset.image_to_video)
+            face_encoder = FaceKnowledgeEncoder(**TINY_FACE_ENCODER)
+            id_adapter = IdentityInjector.for_transformer(
+                components["transformer"], identity_dim=face_encoder.config.hidden_dim, inner_dim=16, num_heads=2
+            )
+        return cls(**components, face_encoder=face_encoder, id_adapter=id_adapter,
+                   generation_defaults=preset.defaults, max_text_length=64)
+
+    @classmethod
+    def _from_backbone_dir(cls, path: Path, generation_defaults: dict, **kwargs) -> "IDVideoPipeline":
+        with _model_file_errors(path):
+            base = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **kwargs)
+        components = {k: base.components[k] for k in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")}
+        face_encoder = FaceKnowledgeEncoder()
+        id_adapter = IdentityInjector.for_transformer(components["transformer"],
+                                                      identity_dim=face_encoder.config.hidden_dim)
+        dtype = components["transformer"].dtype
+        return cls(**components, face_encoder=face_encoder.to(dtype), id_adapter=id_adapter.to(dtype),
+                   generation_defaults=generation_defaults)
+
+    # ------------------------------------------------------------------ conditioning
+
+    @property
+    def face_analyzer(self):
+        if self._face_analyzer is None:
+            from idvid.face import FaceAnalyzer
+
+            self._face_analyzer = FaceAnalyzer()
+        return self._face_analyzer
+
+    def analyze_faces(self, faces: Sequence[FaceInput], face_index: int | None = None) -> list[FaceObservation]:
+        """Photos (or ready observations) of one person -> observations; checks they agree."""
+        if isinstance(faces, (str, Path, np.ndarray, FaceObservation)):
+            faces = [faces]
+        if not faces:
+            raise GenerationError("give at least one reference face photo")
+        if all(isinstance(f, FaceObservation) for f in faces):
+            return list(faces)
+        return self.face_analyzer.analyze_set(list(faces), face_index=face_index)
+
+    @torch.no_grad()
+    def encode_faces(self, observations: Sequence[FaceObservation]) -> torch.Tensor:
+        """Observations of one person -> identity tokens (1, K, D)."""
+        encoder = self.face_encoder
+        inputs = face_tensors(observations, encoder.config.crop_size)
+        inputs = {k: v.to(self._execution_device) for k, v in inputs.items()}
+        crops = inputs.pop("crops")
+        if self.image_encoder is not None:
+            inputs["appearance_features"] = self._vision_features(crops)
+        else:
+            inputs["crops"] = crops.to(encoder.dtype)
+        inputs["embeddings"] = inputs["embeddings"].to(encoder.dtype)
+        inputs["vertices"] = inputs["vertices"].to(encoder.dtype)
+        return encoder(**inputs)
+
+    def _vision_features(self, crops: torch.Tensor) -> torch.Tensor:
+        """crops (1, V, 3, S, S) in [-1, 1] -> vision-tower hidden states (1, V, T, D)."""
+        tower = self.image_encoder
+        size = tower.config.image_size
+        pixels = torch.nn.functional.interpolate(crops[0], size=(size, size), mode="bilinear", align_corners=False)
+        # CLIP's normalisation, from [-1, 1] pixels.
+        mean = pixels.new_tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
+        std = pixels.new_tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
+        pixels = ((pixels + 1) / 2 - mean) / std
+        return tower(pixel_values=pixels.to(tower.dtype)).last_hidden_state[None]
+
+    @torch.no_grad()
+    def encode_prompt(self, prompts: list[str]) -> torch.Tensor:
+        """prompts -> text embeddings (B, L, D); warns when a prompt is cut to fit the encoder."""
+        max_length = self.config.max_text_length
+        for prompt in prompts:
+            needed = count_tokens(self.tokenizer, prompt)
+            if needed > max_length:
+                logger.warning(
+                    "the prompt is %d tokens long; the text encoder reads the first %d and ignores the rest",
+                    needed, max_length,
+                )
+        return encode_text(self.text_encoder, self.tokenizer, prompts, max_length, self.family.zero_text_padding)
+
+    def _reference_image(self, observation: FaceObservation, photo, height: int, width: int) -> torch.Tensor:
+        """The first reference photo, centre-cropped to the video's aspect, as (1, 3, H, W) in [-1, 1]."""
+        from idvid.face import load_photo
+
+        image = torch.from_numpy(load_photo(photo)).permute(2, 0, 1).float()[None] / 127.5 - 1
+        _, _, h, w = image.shape
+        scale = max(height / h, width / w)
+        image = torch.nn.functional.interpolate(image, scale_factor=scale, mode="bilinear", antialias=True)
+        top = (image.shape[2] - height) // 2
+        left = (image.shape[3] - width) // 2
+        return image[:, :, top : top + height, left : left + width]
+
+    # ------------------------------------------------------------------ sampling
+
+    def _options(self, **given) -> dict:
+        """Per-call options: given values win over the model's saved defaults."""
+        defaults = self.config.generation_defaults
+        options = {k: (v if v is not None else defaults.get(k)) for k, v in given.items()}
+        missing = [k for k, v in options.items() if v is None]
+        if missing:
+            raise GenerationError(f"this model has no default for {', '.join(missing)}; pass a value")
+        return options
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str,
+        faces: FaceInput | Sequence[FaceInput],
+        negative_prompt: str = "",
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        identity_guidance_scale: float | None = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        face_index: int | None = None,
+        fps: int | None = None,
+        output_type: str = "np",
+        callback_on_step_end: Callable[[int, int], None] | None = None,
+    ) -> VideoOutput:
+        """Generate a video of the person in ``faces`` doing what ``prompt`` says.
+
+        Args:
+            prompt: what happens in the video; must not be empty.
+            faces: one photo or several photos of the same person (paths, (H, W, 3) uint8
+                arrays, or FaceObservations).
+            num_frames, height, width: checked against the VAE's factors; None takes the model's default.
+            guidance_scale: classifier-free guidance on the text.
+            identity_guidance_scale: guidance on the identity, on top of the text.
+            seed: makes the output reproducible (the noise is drawn on the CPU).
+            output_type: "np" for uint8 frames, "latent" for the final latents (B, C, f, h, w).
+            callback_on_step_end: called as ``fn(step, total_steps)`` after each denoising step.
+
+        Returns:
+            VideoOutput with frames (T, H, W, 3) uint8 and fps.
+        """
+        # 1. Check inputs before any heavy work.
+        if not prompt or not prompt.strip():
+            raise GenerationError("the prompt is empty; describe what should happen in the video")
+        opt = self._options(num_frames=num_frames, height=height, width=width,
+                            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+                            identity_guidance_scale=identity_guidance_scale, fps=fps)
+        if opt["num_inference_steps"] < 1:
+            raise GenerationError(f"steps must be at least 1 (got {opt['num_inference_steps']})")
+        geometry = self.family.geometry(self.vae, self.transformer)
+        geometry.check(opt["num_frames"], opt["height"], opt["width"])
+        device = self._execution_device
+        if generator is None:
+            generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
+
+        # 2. Identity: faces -> tokens -> per-layer keys/values, once for the whole video.
+        face_list = [faces] if isinstance(faces, (str, Path, np.ndarray, FaceObservation)) else list(faces)
+        observations = self.analyze_faces(face_list, face_index)
+        identity = self.encode_faces(observations)
+        rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
+        kv = self.id_adapter.precompute(identity.expand(len(rows), -1, -1).to(self.id_adapter.dtype))
+        identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)
+
+        # 3. Text: one embedding per guidance row.
+        text = self.encode_prompt([prompt if r.text else negative_prompt for r in rows])
+
+        # 4. Noise, and the image condition for image-to-video backbones.
+        latent_shape = (1, self.family.latent_channels(self.vae), geometry.latent_frames(opt["num_frames"]),
+                        opt["height"] // geometry.spatial, opt["width"] // geometry.spatial)
+        condition = None
+        if self.family.condition_channels(self.vae, self.transformer) > 0:
+            image = self._reference_image(observations[0], face_list[0], opt["height"], opt["width"])
+            condition = self.family.image_condition(self.vae, image.to(device, self.vae.dtype), latent_shape[2],
+                                                    generator=None)
+            condition = condition.expand(len(rows), -1, -1, -1, -1)
+        self.scheduler.set_timesteps(opt["num_inference_steps"], device=device)
+        latents = randn_tensor(latent_shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
+        latents = latents.to(device) * self.scheduler.init_noise_sigma
+
+        # 5. Denoise with the identity adapter attached to every block.
+        timesteps = self.scheduler.timesteps
+        with self.progress_bar(total=len(timesteps)) as bar, \
+                self.id_adapter.attach(self.transformer, kv, identity_weight):
+            for step, t in enumerate(timesteps):
+                model_input = self.scheduler.scale_model_input(latents, t).expand(len(rows), -1, -1, -1, -1)
+                prediction = self.family.predict(self.transformer, model_input, t.expand(len(rows)), text, condition)
+                guided = combine(prediction.float(), rows, opt["guidance_scale"], opt["identity_guidance_scale"])
+                latents = self.scheduler.step(guided, t, latents, return_dict=False)[0]
+                bar.update()
+                if callback_on_step_end is not None:
+                    callback_on_step_end(step + 1, len(timesteps))
+
+        # 6. Decode.
+        if output_type == "latent":
+            return VideoOutput(frames=latents, fps=opt["fps"])
+        from idvid.video import to_uint8
+
+        video = self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
+        frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
+        return VideoOutput(frames=frames, fps=opt["fps"])
+
+
+@contextmanager
+def _model_file_errors(source):
+    """Turns the loaders' exceptions for a broken directory into one ModelFileError line."""
+    try:
+        yield
+    except IdvidError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        text = str(err).strip()
+        first_line = text.splitlines()[0] if text else type(err).__name__
+        raise ModelFileError(f"cannot load model from {source}: {first_line}") from err

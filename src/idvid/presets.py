@@ -1,0 +1,94 @@
+"""Named models users can pass to ``--model``: one registry for the CLI, the API and the benchmarks.
+
+A preset says which engine runs it and where its weights come from. Model hyper-parameters
+are not here: they live in each model's saved config.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    engine: str  # a key of idvid.engines.ENGINES
+    description: str
+    family: str | None = None  # backbone family for DiT engines
+    repo_id: str | None = None  # diffusers-format base model; None: built in, nothing to download
+    image_to_video: bool = False
+    # Generation defaults a user can override per call (frames, size, steps, guidance, fps).
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def env_var(self) -> str:
+        """Environment variable that points this preset at a local directory."""
+        return "IDVID_MODEL_" + re.sub(r"[^A-Z0-9]+", "_", self.name.upper()).strip("_")
+
+
+def _tiny_defaults(frames: int = 17) -> dict:
+    return dict(num_frames=frames, height=64, width=64, num_inference_steps=4, guidance_scale=3.0,
+                identity_guidance_scale=2.0, fps=8)
+
+
+_COGVIDEOX_DEFAULTS = dict(num_frames=49, height=480, width=720, num_inference_steps=50, guidance_scale=6.0,
+                           identity_guidance_scale=2.0, fps=8)
+_WAN_DEFAULTS = dict(num_frames=81, height=480, width=832, num_inference_steps=50, guidance_scale=5.0,
+                     identity_guidance_scale=2.0, fps=16)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("tiny", "dit", "random tiny Wan-class DiT + VAE for tests and CPU smoke runs (untrained)",
+               family="wan", defaults=_tiny_defaults()),
+        Preset("tiny-cogvideox", "dit", "random tiny CogVideoX-class T2V DiT + VAE (untrained)",
+               family="cogvideox", defaults=_tiny_defaults()),
+        Preset("tiny-cogvideox-i2v", "dit", "random tiny CogVideoX-class I2V DiT + VAE (untrained)",
+               family="cogvideox", image_to_video=True, defaults=_tiny_defaults()),
+        Preset("cogvideox-5b", "dit", "CogVideoX-5B text-to-video with an identity adapter",
+               family="cogvideox", repo_id="THUDM/CogVideoX-5b", defaults=_COGVIDEOX_DEFAULTS),
+        Preset("cogvideox-5b-i2v", "dit", "CogVideoX-5B image-to-video, conditioned on the face photo",
+               family="cogvideox", repo_id="THUDM/CogVideoX-5b-I2V", image_to_video=True,
+               defaults=_COGVIDEOX_DEFAULTS),
+        Preset("wan2.1-1.3b", "dit", "Wan2.1 T2V 1.3B with an identity adapter",
+               family="wan", repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", defaults=_WAN_DEFAULTS),
+        Preset("wan2.1-14b", "dit", "Wan2.1 T2V 14B with an identity adapter",
+               family="wan", repo_id="Wan-AI/Wan2.1-T2V-14B-Diffusers",
+               defaults={**_WAN_DEFAULTS, "height": 720, "width": 1280, "guidance_scale": 5.0}),
+    )
+}
+
+DEFAULT_MODEL = "tiny"
+
+
+def get_preset(name: str) -> Preset:
+    from idvid.errors import ModelFileError
+
+    if name not in PRESETS:
+        raise ModelFileError(
+            f"unknown model {name!r}: not a preset ({', '.join(PRESETS)}) and not an existing directory"
+        )
+    return PRESETS[name]
+
+
+def resolve_preset_dir(preset: Preset) -> tuple[Path | None, str]:
+    """Where a preset's base weights are: (directory or None, how it was found or what to do).
+
+    Order: the preset's environment variable, then the Hugging Face cache. Never a path
+    relative to the working directory, and never a download.
+    """
+    if preset.repo_id is None:
+        return None, "built in (random weights, nothing to load)"
+    env = os.environ.get(preset.env_var)
+    if env:
+        return Path(env).expanduser(), f"${preset.env_var}"
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = snapshot_download(preset.repo_id, local_files_only=True)
+        return Path(path), "Hugging Face cache"
+    except Exception:  # noqa: BLE001 - any cache miss means "not available locally"
+        return None, f"not found: set ${preset.env_var} to a local copy of {preset.repo_id}, or put it in the HF cache"

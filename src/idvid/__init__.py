@@ -16,6 +16,7 @@ _LAZY = {
     "FaceError": "idvid.errors",
     "ModelFileError": "idvid.errors",
     "GenerationError": "idvid.errors",
+    "VideoError": "idvid.errors",
     "FaceAnalyzer": "idvid.face",
     "FaceObservation": "idvid.face",
     "FaceKnowledgeEncoder": "idvid.models.face_knowledge",
@@ -30,7 +31,7 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from idvid.engines import load_engine
-    from idvid.errors import FaceError, GenerationError, IdvidError, ImageError, ModelFileError
+    from idvid.errors import FaceError, GenerationError, IdvidError, ImageError, ModelFileError, VideoError
     from idvid.face import FaceAnalyzer, FaceObservation
     from idvid.models.face_knowledge import FaceKnowledgeEncoder
     from idvid.models.injection import IdentityInjector

@@ -7,7 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from idvid.errors import GenerationError, IdvidError
+from idvid.atomic import check_output
+from idvid.errors import IdvidError
 
 EXAMPLES = """\
 examples:
@@ -78,18 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_output(path: Path, overwrite: bool, suffix: str) -> None:
-    """Fail before any heavy work when the output cannot be written."""
-    if path.suffix.lower() != suffix:
-        raise GenerationError(f"{path}: the output must be a {suffix} file")
-    if path.exists() and not overwrite:
-        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
-
-
 def cmd_generate(args) -> None:
     from idvid.engines import GenerationOptions, load_engine
 
-    _check_output(args.out, args.overwrite, ".mp4")
+    check_output(args.out, args.overwrite, (".mp4",))
     options = GenerationOptions(
         num_frames=args.num_frames, height=args.height, width=args.width,
         num_inference_steps=args.num_inference_steps, guidance_scale=args.guidance_scale,
@@ -108,7 +101,7 @@ def cmd_faces(args) -> None:
     from idvid.face import FaceAnalyzer, load_photo
 
     if args.preview is not None:
-        _check_output(args.preview, args.overwrite, ".png")
+        check_output(args.preview, args.overwrite, (".png",))
     analyzer = FaceAnalyzer()
     image = load_photo(args.photo)
     detections = analyzer.detect(image)

@@ -1,0 +1,85 @@
+"""Atomic output files: write to a hidden temporary beside the target, then rename.
+
+A crash, an interrupt or a bad input never leaves a half-written file under the
+output's name, and an existing file is only replaced when the caller asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from idvid.errors import GenerationError
+
+
+def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, ...]) -> Path:
+    """Refuse a wrong suffix, a folder, or an existing file without ``overwrite``."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise GenerationError(f"{path}: the output must be a {' or '.join(suffixes)} file")
+    if path.is_dir():
+        raise GenerationError(f"{path} is a directory; give a file name")
+    if path.exists() and not overwrite:
+        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+    return path
+
+
+@contextmanager
+def atomic_output(path: Path, overwrite: bool) -> Iterator[Path]:
+    """Yield a temporary path to write; it becomes ``path`` when the block succeeds."""
+    _make_parent(path)
+    tmp = _reserve_temp(path)
+    try:
+        yield tmp
+        _publish(tmp, path, overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GenerationError(f"cannot create folder {path.parent}: {e.strerror or e}") from None
+
+
+def _reserve_temp(path: Path) -> Path:
+    """Create an empty hidden ``.NAME.part-XXXXXXXX`` file beside ``path``.
+
+    Made with ``O_EXCL`` and mode 0o666 (less the umask), so the finished file gets the
+    same permissions as any ordinary new file (``mkstemp`` would make it 0o600).
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise GenerationError(f"cannot write in {path.parent}: {e.strerror or e}") from None
+
+
+def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move the finished ``tmp`` to ``path`` atomically.
+
+    Without ``overwrite``, a hard link refuses to clobber a file that appeared meanwhile;
+    filesystems without hard links fall back to check-then-replace.
+    """
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise GenerationError(f"{path} exists; pass --overwrite to replace it") from None
+    except OSError:
+        if path.exists():
+            raise GenerationError(f"{path} exists; pass --overwrite to replace it") from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()

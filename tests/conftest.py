@@ -1,40 +1,53 @@
-"""Shared fixtures: the real sample photos and their (real-model) face analysis, made once."""
+"""Shared fixtures for the whole suite: the real photos and one FaceAnalyzer, loaded once."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from idvid.face import FaceAnalyzer, load_photo
+
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASTRONAUT = ASSETS / "astronaut.jpg"
+GRACE = ASSETS / "grace_hopper.jpg"
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> FaceAnalyzer:
+    analyzer = FaceAnalyzer().load()
+    yield analyzer
+    analyzer.close()
 
 
 @pytest.fixture(scope="session")
 def astronaut_path() -> Path:
-    return ASSETS / "astronaut.jpg"
+    return ASTRONAUT
 
 
 @pytest.fixture(scope="session")
-def hopper_path() -> Path:
-    return ASSETS / "grace_hopper.jpg"
+def grace_path() -> Path:
+    return GRACE
 
 
 @pytest.fixture(scope="session")
-def face_analyzer():
-    from idvid.face import FaceAnalyzer
-
-    return FaceAnalyzer()
-
-
-@pytest.fixture(scope="session")
-def astronaut_face(face_analyzer, astronaut_path):
-    return face_analyzer.analyze(astronaut_path)
+def astronaut() -> np.ndarray:
+    """(512, 512, 3) uint8 RGB."""
+    return load_photo(ASTRONAUT)
 
 
 @pytest.fixture(scope="session")
-def hopper_face(face_analyzer, hopper_path):
-    return face_analyzer.analyze(hopper_path)
+def grace() -> np.ndarray:
+    """(600, 512, 3) uint8 RGB."""
+    return load_photo(GRACE)
 
 
 @pytest.fixture(scope="session")
-def rng():
-    return np.random.default_rng(0)
+def astronaut_obs(analyzer):
+    return analyzer.analyze(ASTRONAUT)
+
+
+@pytest.fixture(scope="session")
+def grace_obs(analyzer):
+    return analyzer.analyze(GRACE)

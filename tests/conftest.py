@@ -51,3 +51,13 @@ def astronaut_obs(analyzer):
 @pytest.fixture(scope="session")
 def grace_obs(analyzer):
     return analyzer.analyze(GRACE)
+
+
+@pytest.fixture(scope="session")
+def side_by_side(astronaut, grace) -> np.ndarray:
+    """(256, 512, 3): the astronaut's face on the left, Grace Hopper's at about the same size right."""
+    import cv2
+
+    left = astronaut[0:256, 96:352]  # face box ~ (178, 63, 91, 113) in the full photo
+    small_grace = cv2.resize(grace, (274, 321), interpolation=cv2.INTER_AREA)  # her ~170 px face -> ~91 px
+    return np.ascontiguousarray(np.hstack([left, small_grace[0:256, 10:266]]))

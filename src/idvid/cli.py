@@ -81,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args) -> None:
     from idvid.engines import GenerationOptions, load_engine
+    from idvid.face import load_photo
 
     check_output(args.out, args.overwrite, (".mp4",))
+    for photo in args.face:  # unreadable photos fail now, not after the model has loaded
+        load_photo(photo)
     options = GenerationOptions(
         num_frames=args.num_frames, height=args.height, width=args.width,
         num_inference_steps=args.num_inference_steps, guidance_scale=args.guidance_scale,

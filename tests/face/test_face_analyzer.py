@@ -27,14 +27,6 @@ def _canvas(height: int, width: int) -> np.ndarray:
     return np.full((height, width, 3), 128, np.uint8)
 
 
-@pytest.fixture(scope="module")
-def side_by_side(astronaut, grace) -> np.ndarray:
-    """(256, 512, 3): the astronaut's face on the left, Grace Hopper's at about the same size right."""
-    left = astronaut[0:256, 96:352]  # face box ~ (178, 63, 91, 113) in the full photo
-    right = _resize(grace, 0.535)[0:256, 10:266]  # her ~170 px face scaled to ~91 px
-    return np.ascontiguousarray(np.hstack([left, right]))
-
-
 @pytest.mark.parametrize("which", ["astronaut", "grace"])
 def test_one_frontal_face(which, analyzer, request, astronaut_path, grace_path):
     path = astronaut_path if which == "astronaut" else grace_path

@@ -31,7 +31,10 @@ from idvid.presets import PRESETS, Preset, get_preset, resolve_preset_dir
 logger = logging.getLogger("idvid")
 
 # A small face encoder for the random `tiny` presets; real presets use the class defaults.
-TINY_FACE_ENCODER = dict(hidden_dim=32, num_tokens=4, num_heads=2, crop_size=32)
+TINY_FACE_ENCODER = dict(
+    hidden_dim=32, num_tokens=4, num_heads=2, fusion_layers=1, crop_size=32, appearance_grid=4, appearance_width=32,
+    appearance_layers=1, geometry_width=32, geometry_layers=1, num_geometry_tokens=4, encoder_heads=2,
+)
 
 FaceInput = str | Path | np.ndarray | FaceObservation
 
@@ -67,6 +70,10 @@ class IDVideoPipeline(DiffusionPipeline):
             scheduler=scheduler, face_encoder=face_encoder, id_adapter=id_adapter, image_encoder=image_encoder,
         )
         self.family = family_of(transformer)
+        # Inference only: components built in code (not loaded) would otherwise keep dropout on.
+        for module in self.components.values():
+            if isinstance(module, torch.nn.Module):
+                module.eval()
         self.register_to_config(
             generation_defaults=dict(generation_defaults or {}),
             max_text_length=max_text_length or self.family.default_max_text_length,
@@ -86,15 +93,21 @@ class IDVideoPipeline(DiffusionPipeline):
         """
         source = str(pretrained_model_name_or_path)
         if source in PRESETS and not Path(source).is_dir():
-            return cls.from_preset(source, **kwargs)
-        index = check_model_dir(source)
-        if "face_encoder" not in index:
-            return cls._from_backbone_dir(Path(source), generation_defaults={}, **kwargs)
-        with _model_file_errors(source):
-            return super().from_pretrained(source, use_safetensors=True, **kwargs)
+            pipe = cls._from_preset(source, **kwargs)
+        elif "face_encoder" not in check_model_dir(source):
+            pipe = cls._from_backbone_dir(Path(source), generation_defaults={}, **kwargs)
+        else:
+            with _model_file_errors(source):
+                pipe = super().from_pretrained(source, use_safetensors=True, **kwargs)
+        if not pipe.config.weights_trained:
+            logger.warning(
+                "%s has untrained identity weights%s: its videos show the plumbing, not a person",
+                source, " and a random backbone" if source in PRESETS and PRESETS[source].repo_id is None else "",
+            )
+        return pipe
 
     @classmethod
-    def from_preset(cls, name: str, **kwargs) -> "IDVideoPipeline":
+    def _from_preset(cls, name: str, **kwargs) -> "IDVideoPipeline":
         preset = get_preset(name)
         if preset.repo_id is None:
             return cls._tiny(preset)
@@ -118,7 +131,7 @@ class IDVideoPipeline(DiffusionPipeline):
                 components["transformer"], identity_dim=face_encoder.config.hidden_dim, inner_dim=16, num_heads=2
             )
         return cls(**components, face_encoder=face_encoder, id_adapter=id_adapter,
-                   generation_defaults=preset.defaults, max_text_length=64)
+                   generation_defaults=preset.defaults, max_text_length=256)
 
     @classmethod
     def _from_backbone_dir(cls, path: Path, generation_defaults: dict, **kwargs) -> "IDVideoPipeline":
@@ -182,7 +195,7 @@ class IDVideoPipeline(DiffusionPipeline):
     def encode_prompt(self, prompts: list[str]) -> torch.Tensor:
         """prompts -> text embeddings (B, L, D); warns when a prompt is cut to fit the encoder."""
         max_length = self.config.max_text_length
-        for prompt in prompts:
+        for prompt in dict.fromkeys(prompts):  # each distinct prompt once
             needed = count_tokens(self.tokenizer, prompt)
             if needed > max_length:
                 logger.warning(
@@ -191,11 +204,15 @@ class IDVideoPipeline(DiffusionPipeline):
                 )
         return encode_text(self.text_encoder, self.tokenizer, prompts, max_length, self.family.zero_text_padding)
 
-    def _reference_image(self, observation: FaceObservation, photo, height: int, width: int) -> torch.Tensor:
+    @staticmethod
+    def _reference_image(face: FaceInput, height: int, width: int) -> torch.Tensor:
         """The first reference photo, centre-cropped to the video's aspect, as (1, 3, H, W) in [-1, 1]."""
         from idvid.face import load_photo
 
-        image = torch.from_numpy(load_photo(photo)).permute(2, 0, 1).float()[None] / 127.5 - 1
+        photo = face.source if isinstance(face, FaceObservation) else face
+        if photo is None:
+            raise GenerationError("image-to-video models need the reference photo itself, not only its analysis")
+        image = torch.tensor(load_photo(photo)).permute(2, 0, 1).float()[None] / 127.5 - 1
         _, _, h, w = image.shape
         scale = max(height / h, width / w)
         image = torch.nn.functional.interpolate(image, scale_factor=scale, mode="bilinear", antialias=True)
@@ -279,7 +296,7 @@ class IDVideoPipeline(DiffusionPipeline):
                         opt["height"] // geometry.spatial, opt["width"] // geometry.spatial)
         condition = None
         if self.family.condition_channels(self.vae, self.transformer) > 0:
-            image = self._reference_image(observations[0], face_list[0], opt["height"], opt["width"])
+            image = self._reference_image(face_list[0], opt["height"], opt["width"])
             condition = self.family.image_condition(self.vae, image.to(device, self.vae.dtype), latent_shape[2],
                                                     generator=None)
             condition = condition.expand(len(rows), -1, -1, -1, -1)

@@ -16,13 +16,15 @@ import torch
 class VideoGeometry:
     """How pixel sizes map to latent sizes.
 
-    Valid frame counts are ``temporal * k + 1``; valid heights and widths are multiples of
-    ``spatial_multiple`` (the VAE's spatial factor times the transformer's patch size).
+    Valid frame counts are ``frame_step * k + 1`` (``frame_step`` is the VAE's temporal
+    factor, or a multiple of it when the VAE needs an odd latent frame count); valid heights
+    and widths are multiples of ``spatial_multiple`` (VAE spatial factor x patch size).
     """
 
     temporal: int
     spatial: int
     spatial_multiple: int
+    frame_step: int
 
     def latent_frames(self, num_frames: int) -> int:
         return (num_frames - 1) // self.temporal + 1
@@ -32,11 +34,12 @@ class VideoGeometry:
         from idvid.errors import GenerationError
 
         problems = []
-        if num_frames < 1 or (num_frames - 1) % self.temporal:
-            lower = self.temporal * max(0, (num_frames - 1) // self.temporal) + 1
-            nearest = [lower, lower + self.temporal] if num_frames > 1 else [1, 1 + self.temporal]
+        step = self.frame_step
+        if num_frames < 1 or (num_frames - 1) % step:
+            lower = step * max(0, (num_frames - 1) // step) + 1
+            nearest = [lower, lower + step]
             problems.append(
-                f"frames must be {self.temporal}k+1 (got {num_frames}; nearest valid: "
+                f"frames must be {step}k+1 (got {num_frames}; nearest valid: "
                 + " or ".join(map(str, nearest)) + ")"
             )
         for name, value in (("height", height), ("width", width)):

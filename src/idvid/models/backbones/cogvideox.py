@@ -19,10 +19,13 @@ class CogVideoXFamily(BackboneFamily):
         if transformer.config.patch_size_t is not None:
             raise ValueError("CogVideoX 1.5 (temporal patches) is not supported yet; use a CogVideoX 1.0 model")
         spatial = 2 ** (len(vae.config.block_out_channels) - 1)
+        temporal = int(vae.config.temporal_compression_ratio)
         return VideoGeometry(
-            temporal=int(vae.config.temporal_compression_ratio),
+            temporal=temporal,
             spatial=spatial,
             spatial_multiple=spatial * transformer.config.patch_size,
+            # The VAE decodes an even latent frame count to 4f frames, not 4(f-1)+1.
+            frame_step=2 * temporal,
         )
 
     def latent_channels(self, vae) -> int:

@@ -16,11 +16,12 @@ class WanFamily(BackboneFamily):
     zero_text_padding = True
 
     def geometry(self, vae, transformer) -> VideoGeometry:
-        spatial = vae.config.scale_factor_spatial
+        spatial, temporal = vae.config.scale_factor_spatial, vae.config.scale_factor_temporal
         return VideoGeometry(
-            temporal=vae.config.scale_factor_temporal,
+            temporal=temporal,
             spatial=spatial,
             spatial_multiple=spatial * transformer.config.patch_size[1],
+            frame_step=temporal,
         )
 
     def latent_channels(self, vae) -> int:

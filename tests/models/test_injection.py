@@ -1,0 +1,288 @@
+"""IdentityInjector on tiny CogVideoX and Wan backbones: exact no-op when fresh, hooks that run
+and go away, gradients from zero gates, per-row identity weight, k/v computed once, errors,
+meta-device sizing and save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate import init_empty_weights
+from diffusers import CogVideoXTransformer3DModel, WanTransformer3DModel
+
+from idvid.models.face_knowledge import FaceKnowledgeEncoder
+from idvid.models.injection import IdentityInjector, IdentityKV, find_blocks
+
+IDENTITY_DIM = 32
+NUM_ID_TOKENS = 4
+
+
+def make_injector(backbone, seed: int = 0) -> IdentityInjector:
+    torch.manual_seed(seed)
+    return IdentityInjector.for_transformer(backbone.model, identity_dim=IDENTITY_DIM, inner_dim=16, num_heads=2)
+
+
+def identity_tokens(batch: int = 2, seed: int = 1) -> torch.Tensor:
+    return torch.randn(batch, NUM_ID_TOKENS, IDENTITY_DIM, generator=torch.Generator().manual_seed(seed))
+
+
+def hook_count(model) -> int:
+    return sum(len(block._forward_hooks) for block in find_blocks(model))
+
+
+@torch.no_grad()
+def test_fresh_injector_is_exact_noop_then_hooks_run_then_go_away(backbone):
+    bare = backbone.run()
+    injector = make_injector(backbone)
+    kv = injector.precompute(identity_tokens())
+    # 1. Fresh adapter: gates are zero, the backbone output is unchanged.
+    with injector.attach(backbone.model, kv):
+        assert hook_count(backbone.model) == 2
+        fresh = backbone.run()
+    assert (fresh - bare).abs().max() <= 1e-6
+    # 2. Nonzero gates: the hooks really run and change the output.
+    injector.gate.copy_(torch.tensor([0.5, -0.3]))
+    with injector.attach(backbone.model, kv):
+        gated = backbone.run()
+    assert (gated - bare).abs().max() > 1e-3
+    # 3. Outside the context the hooks are gone.
+    assert hook_count(backbone.model) == 0
+    assert torch.equal(backbone.run(), bare)
+
+
+@torch.no_grad()
+def test_hooks_removed_on_exception(backbone):
+    bare = backbone.run()
+    injector = make_injector(backbone)
+    injector.gate.fill_(1.0)
+    with pytest.raises(KeyError), injector.attach(backbone.model, injector.precompute(identity_tokens())):
+        raise KeyError("boom")
+    assert hook_count(backbone.model) == 0
+    assert torch.equal(backbone.run(), bare)
+
+
+@torch.no_grad()
+def test_each_layer_gate_acts_on_its_own_block(backbone):
+    """Only gate[1] nonzero: the injection happens after block 1 alone (layer-aware)."""
+    bare = backbone.run()
+    injector = make_injector(backbone)
+    kv = injector.precompute(identity_tokens())
+    outputs = []
+    for gates in ([0.5, 0.0], [0.0, 0.5]):
+        injector.gate.copy_(torch.tensor(gates))
+        with injector.attach(backbone.model, kv):
+            outputs.append(backbone.run())
+    assert all((out - bare).abs().max() > 1e-3 for out in outputs)
+    assert (outputs[0] - outputs[1]).abs().max() > 1e-3
+
+
+@torch.no_grad()
+def test_identity_weight_zero_leaves_row_exactly_bare(backbone):
+    bare = backbone.run()
+    injector = make_injector(backbone)
+    injector.gate.fill_(0.5)
+    with injector.attach(backbone.model, injector.precompute(identity_tokens()), torch.tensor([0.0, 1.0])):
+        out = backbone.run()
+    assert torch.equal(out[0], bare[0])
+    assert (out[1] - bare[1]).abs().max() > 1e-3
+
+
+@torch.no_grad()
+def test_batch_one_kv_broadcasts_like_repeated_kv(backbone):
+    injector = make_injector(backbone)
+    injector.gate.fill_(0.5)
+    kv = injector.precompute(identity_tokens(batch=1))
+    with injector.attach(backbone.model, kv):
+        broadcast = backbone.run()
+    tiled = kv.repeat(2)
+    assert tiled.batch_size == 2 and tiled.keys[0].shape == (2, 2, NUM_ID_TOKENS, 8)
+    with injector.attach(backbone.model, tiled):
+        repeated = backbone.run()
+    torch.testing.assert_close(broadcast, repeated, atol=1e-6, rtol=0)
+
+
+@torch.no_grad()
+def test_kv_computed_once_for_a_sampling_loop(backbone):
+    injector = make_injector(backbone)
+    injector.gate.fill_(0.5)
+    calls = {"to_k": 0, "to_v": 0, "to_q": 0}
+    for attn in injector.attns:
+        for name in calls:
+            getattr(attn, name).register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
+    kv = injector.precompute(identity_tokens())
+    assert calls == {"to_k": 2, "to_v": 2, "to_q": 0}
+    steps = 4
+    with injector.attach(backbone.model, kv):
+        for _ in range(steps):
+            backbone.run()
+    # k/v once per layer in total; q once per layer per step.
+    assert calls == {"to_k": 2, "to_v": 2, "to_q": 2 * steps}
+
+
+def _encoder_and_inputs(tiny_encoder_config, face_inputs_factory):
+    torch.manual_seed(0)
+    encoder = FaceKnowledgeEncoder(**tiny_encoder_config)
+    assert encoder.config.hidden_dim == IDENTITY_DIM
+    return encoder, face_inputs_factory()
+
+
+def _train_step(backbone, injector, encoder, inputs) -> None:
+    """Forward and backward of a loss on the backbone output; backward inside ``attach`` as a
+    training loop does it (needed under gradient checkpointing, which re-runs the hooks)."""
+    kv = injector.precompute(encoder(**inputs))
+    with injector.attach(backbone.model, kv):
+        out = backbone.run()
+        target = torch.randn(out.shape, generator=torch.Generator().manual_seed(3))
+        (out * target).sum().backward()
+
+
+def test_zero_gates_still_get_gradient(backbone, tiny_encoder_config, face_inputs_factory):
+    encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
+    injector = make_injector(backbone)
+    _train_step(backbone, injector, encoder, inputs)
+    assert (injector.gate.grad.abs() > 1e-6).all()  # it can learn away from zero
+    # ...while everything behind a zero gate sees exactly zero gradient at this first step.
+    assert torch.count_nonzero(injector.attns[0].to_out.weight.grad) == 0
+    assert all(p.grad is None or torch.count_nonzero(p.grad) == 0 for p in encoder.parameters())
+
+
+def test_open_gates_send_gradient_to_injector_and_encoder(backbone, tiny_encoder_config, face_inputs_factory):
+    encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
+    injector = make_injector(backbone)
+    with torch.no_grad():
+        injector.gate.fill_(0.5)
+    _train_step(backbone, injector, encoder, inputs)
+    for name, p in injector.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    for name, child in encoder.named_children():
+        grad = sum(p.grad.abs().sum() for p in child.parameters())
+        assert grad > 0, name
+    for name in ("queries", "type_embed"):
+        assert getattr(encoder, name).grad.abs().sum() > 0, name
+
+
+def test_backbone_gradient_checkpointing_keeps_gradients(backbone, tiny_encoder_config, face_inputs_factory):
+    encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
+    injector = make_injector(backbone)
+    with torch.no_grad():
+        injector.gate.fill_(0.5)
+
+    def grads() -> dict[str, torch.Tensor]:
+        for model in (encoder, injector, backbone.model):
+            model.zero_grad()
+        _train_step(backbone, injector, encoder, inputs)
+        named = [*encoder.named_parameters("encoder"), *injector.named_parameters("injector")]
+        return {n: p.grad.clone() for n, p in named}
+
+    ref = grads()
+    backbone.model.enable_gradient_checkpointing()
+    encoder.enable_gradient_checkpointing()
+    out = grads()
+    for name, g in ref.items():
+        assert g.abs().sum() > 0, name
+        torch.testing.assert_close(out[name], g, atol=1e-6, rtol=1e-5, msg=name)
+    # Backward after leaving attach cannot re-run the removed hooks: torch says so loudly.
+    kv = injector.precompute(encoder(**inputs))
+    with injector.attach(backbone.model, kv):
+        out = backbone.run()
+    with pytest.raises(torch.utils.checkpoint.CheckpointError):
+        out.sum().backward()
+
+
+def test_precompute_shapes_and_errors(backbone):
+    injector = make_injector(backbone)
+    kv = injector.precompute(identity_tokens(batch=3))
+    assert isinstance(kv, IdentityKV) and kv.batch_size == 3 and kv.num_layers == 2
+    assert all(t.shape == (3, 2, NUM_ID_TOKENS, 8) for t in (*kv.keys, *kv.values))
+    with pytest.raises(ValueError, match="identity_tokens must be"):
+        injector.precompute(torch.randn(3, 4, IDENTITY_DIM + 1))
+
+
+@torch.no_grad()
+def test_attach_errors(backbone):
+    injector = make_injector(backbone)
+    kv = injector.precompute(identity_tokens())
+    with pytest.raises(ValueError, match="Linear"), injector.attach(torch.nn.Linear(2, 2), kv):
+        pass
+    other_layers = IdentityInjector(num_layers=3, hidden_dim=16, identity_dim=IDENTITY_DIM)
+    with pytest.raises(ValueError, match="3"), other_layers.attach(backbone.model, kv):
+        pass
+    other_width = IdentityInjector(num_layers=2, hidden_dim=24, identity_dim=IDENTITY_DIM)
+    with pytest.raises(ValueError, match="width 16"), other_width.attach(backbone.model, kv):
+        pass
+    short_kv = IdentityKV(kv.keys[:1], kv.values[:1], 2)
+    with pytest.raises(ValueError, match="kv holds 1"), injector.attach(backbone.model, short_kv):
+        pass
+    with pytest.raises(ValueError, match="identity_weight"), injector.attach(backbone.model, kv, torch.ones(2, 1)):
+        pass
+    with pytest.raises(RuntimeError, match="already attached"), injector.attach(backbone.model, kv):
+        with injector.attach(backbone.model, kv):
+            pass
+    # Batch mismatches surface at the first block.
+    with pytest.raises(ValueError, match="identity batch 3"):
+        with injector.attach(backbone.model, injector.precompute(identity_tokens(batch=3))):
+            backbone.run()
+    with pytest.raises(ValueError, match=r"identity_weight must be \(2,\)"):
+        with injector.attach(backbone.model, kv, torch.ones(3)):
+            backbone.run()
+    assert hook_count(backbone.model) == 0
+
+
+@pytest.mark.parametrize(
+    "cls, overrides, num_layers, hidden_dim",
+    [
+        (CogVideoXTransformer3DModel, dict(num_attention_heads=4, attention_head_dim=8, num_layers=3), 3, 32),
+        (WanTransformer3DModel, dict(num_attention_heads=2, attention_head_dim=16, num_layers=1), 1, 32),
+    ],
+)
+def test_for_transformer_on_meta_device(cls, overrides, num_layers, hidden_dim, tiny_backbone_configs):
+    with init_empty_weights():
+        transformer = cls(**{**tiny_backbone_configs[cls.__name__], **overrides})
+    assert next(transformer.parameters()).is_meta
+    injector = IdentityInjector.for_transformer(transformer, identity_dim=IDENTITY_DIM, num_heads=2)
+    assert (injector.config.num_layers, injector.config.hidden_dim) == (num_layers, hidden_dim)
+    assert (injector.config.identity_dim, injector.config.inner_dim) == (IDENTITY_DIM, 256)
+    assert not any(p.is_meta for p in injector.parameters())
+    assert len(injector.attns) == num_layers and injector.attns[0].to_q.in_features == hidden_dim
+
+
+def test_save_load_round_trip(backbone, tmp_path: Path):
+    injector = make_injector(backbone)
+    with torch.no_grad():
+        injector.gate.copy_(torch.tensor([0.7, -0.2]))
+    injector.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
+    loaded = IdentityInjector.from_pretrained(tmp_path)
+    for key, value in injector.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    tokens = identity_tokens()
+    with torch.no_grad():
+        outputs = []
+        for model in (injector, loaded):
+            with model.attach(backbone.model, model.precompute(tokens)):
+                outputs.append(backbone.run())
+    assert torch.equal(outputs[0], outputs[1])
+    assert (outputs[0] - backbone.run()).abs().max() > 1e-3  # the loaded gates are the saved, nonzero ones
+
+
+@torch.no_grad()
+def test_fp32_injector_on_bf16_backbone(backbone_factory):
+    """The adapter computes in its own dtype and hands the block its dtype back."""
+    wan = backbone_factory("wan").model.to(torch.bfloat16)
+    latents, text = torch.randn(2, 4, 2, 8, 8, dtype=torch.bfloat16), torch.randn(2, 8, 16, dtype=torch.bfloat16)
+
+    def run() -> torch.Tensor:
+        return wan(latents, torch.tensor([10, 700]), text).sample
+
+    bare = run()
+    injector = IdentityInjector.for_transformer(wan, identity_dim=IDENTITY_DIM, inner_dim=16, num_heads=2)
+    kv = injector.precompute(identity_tokens().to(torch.bfloat16))
+    assert kv.keys[0].dtype == torch.float32
+    with injector.attach(wan, kv):
+        fresh = run()
+    assert fresh.dtype == torch.bfloat16 and torch.equal(fresh, bare)
+    injector.gate.fill_(0.5)
+    with injector.attach(wan, kv, torch.tensor([0.0, 1.0])):
+        out = run()
+    assert torch.equal(out[0], bare[0]) and (out[1] - bare[1]).abs().max() > 1e-2

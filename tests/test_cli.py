@@ -1,0 +1,176 @@
+"""The `idvid` command end to end: tiny weights, real face models, real files."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from idvid.cli import main
+from idvid.video import read_video
+
+TINY = ["--model", "tiny", "--frames", "9", "--height", "32", "--width", "32", "--steps", "1"]
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _error_line(stderr: str) -> str:
+    """The one error line; other stderr lines are progress notes."""
+    errors = [line for line in stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, stderr
+    return errors[0]
+
+
+def _generate(capsys, face, out, *extra, prompt="a person turns left and smiles"):
+    return _run(capsys, "generate", "--face", face, "--prompt", prompt, "--out", out, *TINY, *extra)
+
+
+def test_generate_writes_an_mp4_with_the_requested_frames_and_size(capsys, tmp_path, astronaut_path):
+    out = tmp_path / "video.mp4"
+    code, stdout, _ = _generate(capsys, astronaut_path, out)
+    assert code == 0, stdout
+    clip = read_video(out)
+    assert clip.frames.shape == (9, 32, 32, 3)
+    assert f"wrote {out} (9 frames, 32x32" in stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["video.mp4"]  # no temp files left
+
+
+def test_existing_output_is_kept_unless_overwrite(capsys, tmp_path, astronaut_path):
+    out = tmp_path / "video.mp4"
+    out.write_bytes(b"precious")
+    code, _, err = _generate(capsys, astronaut_path, out)
+    assert code == 1 and "exists; pass --overwrite" in err
+    assert out.read_bytes() == b"precious"
+    code, _, _ = _generate(capsys, astronaut_path, out, "--overwrite")
+    assert code == 0 and read_video(out).frames.shape[0] == 9
+
+
+def test_several_photos_of_one_person_form_a_reference_set(capsys, tmp_path, astronaut_path):
+    mirrored = tmp_path / "mirrored.png"
+    Image.open(astronaut_path).transpose(Image.FLIP_LEFT_RIGHT).save(mirrored)
+    out = tmp_path / "video.mp4"
+    code, _, err = _generate(capsys, astronaut_path, out, "--face", mirrored)
+    assert code == 0, err
+
+
+@pytest.fixture
+def group_photo(tmp_path, side_by_side):
+    path = tmp_path / "two.png"
+    Image.fromarray(side_by_side).save(path)
+    return path
+
+
+def _bad_inputs(tmp_path, astronaut_path, group_photo):
+    """name -> (photo, expected message fragment)."""
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((256, 256, 3), 200, np.uint8)).save(blank)
+    tiny_face = tmp_path / "tiny_face.png"
+    canvas = np.full((1024, 1024, 3), 128, np.uint8)
+    canvas[:128, :128] = np.asarray(Image.open(astronaut_path).convert("RGB").resize((128, 128)))
+    Image.fromarray(canvas).save(tiny_face)
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not a picture")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(astronaut_path.read_bytes()[:5000])
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(huge)  # 400 MP declared, tiny file
+    return {
+        "no face": (blank, "no face"),
+        "tiny face": (tiny_face, "at least 64 px is needed"),
+        "several faces": (group_photo, "--face-index"),
+        "empty file": (empty, "empty"),
+        "text named png": (text, "not an image"),
+        "truncated": (truncated, "cut.jpg"),
+        "missing": (tmp_path / "nowhere.jpg", "nowhere.jpg"),
+        "decompression bomb": (huge, "huge.png"),
+    }
+
+
+@pytest.mark.parametrize("case", ["no face", "tiny face", "several faces", "empty file", "text named png",
+                                  "truncated", "missing", "decompression bomb"])
+def test_bad_photos_give_one_line_and_no_output(capsys, tmp_path, astronaut_path, group_photo, case):
+    photo, fragment = _bad_inputs(tmp_path, astronaut_path, group_photo)[case]
+    out = tmp_path / "out" / "video.mp4"
+    code, _, err = _generate(capsys, photo, out)
+    assert code == 1
+    assert _error_line(err).startswith("error: ") and fragment in _error_line(err), err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_face_index_picks_a_face_in_a_group_photo(capsys, tmp_path, group_photo):
+    code, _, err = _generate(capsys, group_photo, tmp_path / "v.mp4", "--face-index", "1")
+    assert code == 0, err
+
+
+def test_photos_of_different_people_are_refused(capsys, tmp_path, astronaut_path, grace_path):
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", "--face", grace_path)
+    assert code == 1
+    assert "astronaut.jpg" in err and "grace_hopper.jpg" in err and "same person" in err
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [(["--frames", "6"], "nearest valid: 5 or 9"), (["--width", "40"], "nearest valid: 32 or 48"),
+     (["--steps", "0"], "steps must be at least 1"), (["--model", "no-such-model"], "unknown model")],
+)
+def test_bad_options_are_one_line_errors(capsys, tmp_path, astronaut_path, extra, fragment):
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", *extra)
+    assert code == 1 and fragment in _error_line(err), err
+
+
+def test_empty_prompt(capsys, tmp_path, astronaut_path):
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", prompt="  ")
+    assert code == 1 and "prompt is empty" in err
+
+
+def test_wrong_output_format(capsys, tmp_path, astronaut_path):
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.avi")
+    assert code == 1 and "must be a .mp4 file" in err
+
+
+def test_pickle_model_directory_is_refused(capsys, tmp_path, astronaut_path):
+    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+
+    model = tmp_path / "model"
+    IDVideoPipeline.from_pretrained("tiny").save_pretrained(model)
+    weights = next((model / "face_encoder").glob("*.safetensors"))
+    torch.save({"w": torch.zeros(1)}, weights.with_suffix(".bin"))
+    weights.unlink()
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", "--model", model)
+    assert code == 1 and "refusing pickle weights" in err
+
+
+def test_debug_shows_the_traceback(tmp_path, astronaut_path):
+    with pytest.raises(Exception, match="prompt is empty"):
+        main(["--debug", "generate", "--face", str(astronaut_path), "--prompt", "", "--out", str(tmp_path / "v.mp4"),
+              *TINY])
+
+
+def test_faces_lists_faces_and_writes_a_preview(capsys, tmp_path, group_photo):
+    preview = tmp_path / "preview.png"
+    code, out, err = _run(capsys, "faces", group_photo, "--face-index", "0", "--preview", preview)
+    assert code == 0, err
+    assert "2 face(s)" in out and "[0] box" in out and "[1] box" in out and "using [0]" in out
+    assert Image.open(preview).size == (512, 256)
+
+
+def test_info_lists_presets_and_where_they_resolve(capsys):
+    code, out, _ = _run(capsys, "info")
+    assert code == 0
+    assert "tiny" in out and "wan2.1-1.3b" in out and "IDVID_MODEL_WAN2_1_1_3B" in out
+    assert "diffusers" in out and "device: " in out
+
+
+def test_console_script_help_runs():
+    result = subprocess.run([sys.executable, "-m", "idvid.cli", "generate", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "--face-index" in result.stdout and "--id-guidance" in result.stdout

@@ -285,7 +285,7 @@ class IDVideoPipeline(DiffusionPipeline):
         observations = self.analyze_faces(face_list, face_index)
         identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
-        kv = self.id_adapter.precompute(identity.expand(len(rows), -1, -1).to(self.id_adapter.dtype))
+        kv = self.id_adapter.precompute(identity)  # batch 1: shared by every guidance row
         identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)
 
         # 3. Text: one embedding per guidance row.

@@ -4,8 +4,9 @@ Heavy modules (torch, diffusers, OpenCV, mediapipe) load on first use, so
 ``import idvid`` stays fast and never fails for a missing optional extra.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from idvid.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -39,10 +40,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
     from idvid.presets import PRESETS
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'idvid' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -8,8 +8,9 @@ OpenCV, MediaPipe nor torch.
     print(format_result(result)); result.to_json()
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from idvid.lazy import lazy_exports
 
 _LAZY = {
     "evaluate_video": "idvid.eval.evaluate",
@@ -44,14 +45,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from idvid.eval.motion_check import check_action
     from idvid.eval.registry import METRICS, Metric, get_metric, metric_names, register_metric
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'idvid.eval' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -4,8 +4,9 @@ Names load on first use (module ``__getattr__``), so ``import idvid.face`` does 
 OpenCV or MediaPipe.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from idvid.lazy import lazy_exports
 
 _LAZY = {
     "FaceAnalyzer": "idvid.face.analyzer",
@@ -27,14 +28,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from idvid.face.observation import SAME_PERSON_THRESHOLD, FaceDetection, FaceObservation, HeadPose  # noqa: F401
     from idvid.face.photo import load_photo  # noqa: F401
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'idvid.face' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -174,3 +174,23 @@ def test_console_script_help_runs():
     result = subprocess.run([sys.executable, "-m", "idvid.cli", "generate", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--face-index" in result.stdout and "--id-guidance" in result.stdout
+
+
+def test_eval_scores_a_video_as_json(capsys, tmp_path, astronaut, astronaut_path):
+    import json
+
+    from idvid.video import write_video
+
+    video = write_video(np.repeat(astronaut[None], 8, axis=0), tmp_path / "still.mp4", fps=8)
+    code, out, err = _run(capsys, "eval", video, "--face", astronaut_path, "--metrics", "facesim,motion_amplitude",
+                          "--json")
+    assert code == 0, err
+    values = json.loads(out)["values"]
+    assert values["facesim"] > 0.9 and values["motion_amplitude"] < 1e-3
+
+
+def test_eval_of_an_unreadable_video_is_one_line(capsys, tmp_path, astronaut_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    code, _, err = _run(capsys, "eval", bad, "--face", astronaut_path)
+    assert code == 1 and "bad.mp4" in _error_line(err)

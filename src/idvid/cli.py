@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from idvid.atomic import check_output
-from idvid.errors import IdvidError
+from idvid.errors import GenerationError, IdvidError
 
 EXAMPLES = """\
 examples:
@@ -63,6 +63,24 @@ def _faces_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace --preview if it exists")
 
 
+def _eval_parser(sub) -> None:
+    from idvid.eval import metric_names
+
+    p = sub.add_parser("eval", help="score a video: identity, motion, stability, text alignment",
+                       description="Measure how well VIDEO keeps the identity of --face, how much it moves, how "
+                       "stable the face is and how well it follows --prompt. Metrics whose model is not available "
+                       "(CLIP, ArcFace, Inception) are skipped with a note; give their paths to enable them.")
+    p.add_argument("video", type=Path, help="the generated video")
+    p.add_argument("--face", action="append", required=True, metavar="PHOTO", help="reference photo (repeatable)")
+    p.add_argument("--prompt", default="", help="the prompt the video was made from")
+    p.add_argument("--metrics", help=f"comma-separated subset of: {', '.join(metric_names())}")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--clip", type=Path, metavar="DIR", help="local CLIP model directory, for CLIPScore")
+    p.add_argument("--face-embedder", action="append", default=[], metavar="LABEL=ONNX",
+                   help="extra face recogniser for FaceSim, e.g. arc=/models/arcface.onnx (repeatable)")
+    p.add_argument("--fid-features", type=Path, metavar="ONNX", help="feature extractor for face FID")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idvid",
@@ -74,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _generate_parser(sub)
     _faces_parser(sub)
+    _eval_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     return parser
@@ -124,13 +143,29 @@ def cmd_faces(args) -> None:
         print(f"wrote {args.preview}")
 
 
+def cmd_eval(args) -> None:
+    from idvid.eval import ModelPaths, evaluate_video, format_result
+
+    embedders = dict(_label_path(item) for item in args.face_embedder)
+    paths = ModelPaths(clip=args.clip, face_embedders=embedders, fid_features=args.fid_features)
+    result = evaluate_video(args.video, args.face, prompt=args.prompt, metrics=args.metrics, models=paths)
+    print(result.to_json() if args.json else format_result(result))
+
+
+def _label_path(item: str) -> tuple[str, Path]:
+    label, sep, path = item.partition("=")
+    if not sep or not label or not path:
+        raise GenerationError(f"--face-embedder takes LABEL=PATH, got {item!r}")
+    return label, Path(path)
+
+
 def cmd_info(args) -> None:
     from idvid.info import describe
 
     print(describe())
 
 
-COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "info": cmd_info}
+COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,6 +81,51 @@ def _eval_parser(sub) -> None:
     p.add_argument("--fid-features", type=Path, metavar="ONNX", help="feature extractor for face FID")
 
 
+BENCH_EXAMPLES = """\
+examples:
+  idvid bench smoke --model tiny --out runs/smoke          # packaged 2-video plumbing check
+  idvid bench default --model wan2.1-1.3b --out runs/wan --device cuda
+  idvid bench my_suite.yaml --model ./my-model --out runs/mine   # rerun the same line to resume
+  idvid bench --compare runs/wan runs/mine --out runs/wan-vs-mine
+
+suite file (YAML; the full schema: python -m pydoc idvid.eval.bench):
+  name: my-suite
+  faces:   [{id: ada, photos: [ada.jpg]}]            # paths relative to the YAML file
+  prompts: [{id: nod, text: "a woman nods", tags: [action]}]
+  seeds:   [0, 1]
+  options: {num_frames: 49, num_inference_steps: 30}  # optional; else the model's defaults
+  metrics: [facesim, motion_amplitude]                # optional; else the default set
+
+The run folder gets videos/, metrics.csv (one row per video), summary.json (mean, std,
+95% CI per metric; per-tag means) and report.html (open it in a browser). Metrics that need
+extra models read them from $IDVID_CLIP_PATH, $IDVID_FACE_EMBEDDERS, $IDVID_FID_FEATURES.
+"""
+
+
+def _bench_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="generate and score every face x prompt x seed of a suite; compare runs",
+        description="Run a benchmark suite: generate a video for every face x prompt x seed with --model,\n"
+        "score each one, and write metrics.csv, summary.json and report.html in --out.\n"
+        "Rerunning the same command resumes: finished videos and scores are kept.\n"
+        "With --compare, write one report.html over finished runs, side by side.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=BENCH_EXAMPLES,
+    )
+    p.add_argument("suite", nargs="?", metavar="SUITE",
+                   help="suite YAML file, or a packaged suite: default (96 videos), smoke (2 tiny videos)")
+    p.add_argument("--model", help="preset name or model directory (required for a run; list with `idvid info`)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="run folder (new, empty, or an earlier run of the same model and suite to resume); "
+                   "with --compare, the folder for the comparison report")
+    p.add_argument("--device", default=None, help="torch device for generation, e.g. cpu or cuda (default: cpu)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete an earlier run in --out and start again (with --compare: replace report.html)")
+    p.add_argument("--compare", nargs="+", type=Path, metavar="RUN",
+                   help="finished run folders to compare side by side (instead of SUITE)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idvid",
@@ -93,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     _generate_parser(sub)
     _faces_parser(sub)
     _eval_parser(sub)
+    _bench_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     return parser
@@ -159,13 +205,20 @@ def _label_path(item: str) -> tuple[str, Path]:
     return label, Path(path)
 
 
+def cmd_bench(args) -> None:
+    from idvid.eval.bench import bench_command
+
+    print(bench_command(suite=args.suite, model=args.model, out=args.out, device=args.device,
+                        overwrite=args.overwrite, compare=args.compare))
+
+
 def cmd_info(args) -> None:
     from idvid.info import describe
 
     print(describe())
 
 
-COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "info": cmd_info}
+COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:

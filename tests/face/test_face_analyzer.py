@@ -262,3 +262,26 @@ def test_quality_drops_for_blur_and_small_faces(analyzer, astronaut, astronaut_o
     assert grace_obs.quality > astronaut_obs.quality  # her face is twice as large and as sharp
     assert face_quality(200, 0.9, 500) > face_quality(80, 0.9, 500) > face_quality(32, 0.9, 500) == 0.0
     assert face_quality(200, 0.9, 500) > face_quality(200, 0.9, 20)
+
+
+def test_non_finite_detector_rows_are_dropped(analyzer, astronaut):
+    # The int8 YuNet has been seen returning NaN boxes on tiny frames; those are not faces.
+    class NanThenReal:
+        def __init__(self, net):
+            self.net = net
+
+        def setInputSize(self, size):
+            self.net.setInputSize(size)
+
+        def detect(self, image):
+            ok, rows = self.net.detect(image)
+            return ok, np.concatenate([np.full((1, 15), np.nan, np.float32), rows])
+
+    detector = analyzer.detector
+    real = detector._net
+    detector._net = NanThenReal(real)
+    try:
+        faces = analyzer.detect(astronaut)
+    finally:
+        detector._net = real
+    assert len(faces) == 1 and np.isfinite(faces[0].box).all()

@@ -54,7 +54,8 @@ class YuNetDetector:
             _, rows = self._net.detect(small)
         if rows is None:
             return []
-        return [_row_to_detection(row, scale) for row in rows]
+        # YuNet (int8) sometimes returns NaN boxes on very small inputs: they are no face.
+        return [_row_to_detection(row, scale) for row in rows if np.isfinite(row).all() and row[2] > 0 and row[3] > 0]
 
 
 def _row_to_detection(row: np.ndarray, scale: float) -> FaceDetection:

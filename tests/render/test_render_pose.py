@@ -1,0 +1,66 @@
+"""Head pose in rendered frames, measured by the real face stack (SFace identity, mesh pose)."""
+
+import pytest
+
+from idvid.face import cosine
+from idvid.render import FrameControls
+
+
+def _measure(face_analyzer, renderer, **controls):
+    return face_analyzer.analyze(renderer.render(FrameControls(**controls)))
+
+
+def test_neutral_is_the_same_person_and_pose(neutral_observation, astronaut_face):
+    assert cosine(neutral_observation.embedding, astronaut_face.embedding) > 0.8
+    for axis in ("yaw", "pitch", "roll"):
+        assert abs(getattr(neutral_observation.pose, axis) - getattr(astronaut_face.pose, axis)) < 3.0, axis
+
+
+@pytest.mark.parametrize("yaw", [20.0, -20.0])
+def test_yaw_turns_the_head(face_analyzer, photo_renderer, neutral_observation, astronaut_face, yaw):
+    turned = _measure(face_analyzer, photo_renderer, yaw=yaw)
+    change = turned.pose.yaw - neutral_observation.pose.yaw
+    assert change * yaw > 0 and abs(change) >= 10.0, change
+    assert cosine(turned.embedding, astronaut_face.embedding) >= 0.5
+
+
+@pytest.mark.parametrize("pitch", [15.0, -15.0])
+def test_pitch_nods_the_head(face_analyzer, photo_renderer, neutral_observation, astronaut_face, pitch):
+    nodded = _measure(face_analyzer, photo_renderer, pitch=pitch)
+    change = nodded.pose.pitch - neutral_observation.pose.pitch
+    assert change * pitch > 0 and abs(change) >= 8.0, change
+    assert abs(nodded.pose.yaw - neutral_observation.pose.yaw) < 5.0
+    assert cosine(nodded.embedding, astronaut_face.embedding) >= 0.5
+
+
+@pytest.mark.parametrize("roll", [20.0, -20.0])
+def test_roll_tilts_the_head_by_that_angle(face_analyzer, photo_renderer, neutral_observation, roll):
+    tilted = _measure(face_analyzer, photo_renderer, roll=roll)
+    assert tilted.pose.roll - neutral_observation.pose.roll == pytest.approx(roll, abs=4.0)
+
+
+def test_rotation_is_clipped(photo_renderer):
+    import numpy as np
+
+    far = photo_renderer.render(FrameControls(yaw=80.0))
+    limit = photo_renderer.render(FrameControls(yaw=35.0))
+    np.testing.assert_array_equal(far, limit)
+
+
+def test_second_photo_glasses_and_hat(face_analyzer):
+    """Grace Hopper (glasses, a tall hat, her own photo's background): same person, turns."""
+    from pathlib import Path
+
+    from idvid.face import load_photo
+    from idvid.render import Portrait, PortraitRenderer
+
+    image = load_photo(Path(__file__).resolve().parents[2] / "assets" / "grace_hopper.jpg")
+    reference = face_analyzer.analyze(image)
+    renderer = PortraitRenderer(Portrait.from_observation(image, reference), (256, 256))
+    neutral = face_analyzer.analyze(renderer.render())
+    assert cosine(neutral.embedding, reference.embedding) > 0.8
+    for yaw in (20.0, -20.0):
+        turned = face_analyzer.analyze(renderer.render(FrameControls(yaw=yaw)))
+        change = turned.pose.yaw - neutral.pose.yaw
+        assert change * yaw > 0 and abs(change) >= 10.0, (yaw, change)
+        assert cosine(turned.embedding, reference.embedding) >= 0.5

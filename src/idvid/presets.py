@@ -20,6 +20,7 @@ class Preset:
     family: str | None = None  # backbone family for DiT engines
     repo_id: str | None = None  # diffusers-format base model; None: built in, nothing to download
     image_to_video: bool = False
+    shipped: bool = False  # weights live inside the package (idvid/assets/<name>)
     # Generation defaults a user can override per call (frames, size, steps, guidance, fps).
     defaults: dict = field(default_factory=dict)
 
@@ -42,6 +43,8 @@ _WAN_DEFAULTS = dict(num_frames=81, height=480, width=832, num_inference_steps=5
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
+        Preset("nano", "nano", "offline CPU engine: your photo on its 3D face mesh, animated from text",
+               shipped=True),
         Preset("tiny", "dit", "random tiny Wan-class DiT + VAE for tests and CPU smoke runs (untrained)",
                family="wan", defaults=_tiny_defaults()),
         Preset("tiny-cogvideox", "dit", "random tiny CogVideoX-class T2V DiT + VAE (untrained)",
@@ -61,7 +64,7 @@ PRESETS: dict[str, Preset] = {
     )
 }
 
-DEFAULT_MODEL = "tiny"
+DEFAULT_MODEL = "nano"
 
 
 def get_preset(name: str) -> Preset:
@@ -80,6 +83,10 @@ def resolve_preset_dir(preset: Preset) -> tuple[Path | None, str]:
     Order: the preset's environment variable, then the Hugging Face cache. Never a path
     relative to the working directory, and never a download.
     """
+    if preset.shipped:
+        from importlib.resources import files
+
+        return Path(str(files("idvid") / "assets" / preset.name)), "shipped in the package"
     if preset.repo_id is None:
         return None, "built in (random weights, nothing to load)"
     env = os.environ.get(preset.env_var)

@@ -7,7 +7,6 @@ here once; the CLI, the API and the benchmarks only call :func:`load_engine`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from importlib import import_module
 from pathlib import Path
@@ -16,6 +15,7 @@ from idvid.errors import ModelFileError
 
 # engine kind -> "module:Class"
 ENGINES: dict[str, str] = {
+    "nano": "idvid.engines.nano:NanoPipeline",
     "dit": "idvid.pipelines.pipeline_idvideo:IDVideoPipeline",
 }
 
@@ -53,18 +53,10 @@ def engine_kind(model: str) -> str:
         return get_preset(model).engine
     if not path.exists():
         get_preset(model)  # raises the "unknown model" error listing the presets
-    index_file = path / "model_index.json"
-    if not index_file.is_file():
-        raise ModelFileError(f"{path} is not a model directory: model_index.json is missing")
-    try:
-        class_name = json.loads(index_file.read_text()).get("_class_name")
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{index_file} is corrupt: {err}") from None
     for kind in ENGINES:
-        if ENGINES[kind].endswith(f":{class_name}"):
+        if engine_class(kind).recognizes(path):
             return kind
-    # A plain diffusers backbone checkout: the DiT engine adds an adapter to it.
-    return "dit"
+    raise ModelFileError(f"{path} is not a model directory of any engine ({', '.join(ENGINES)})")
 
 
 def load_engine(model: str, device: str | None = None):

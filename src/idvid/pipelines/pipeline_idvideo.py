@@ -84,14 +84,24 @@ class IDVideoPipeline(DiffusionPipeline):
     # ------------------------------------------------------------------ loading
 
     @classmethod
+    def recognizes(cls, path: Path) -> bool:
+        """Whether ``path`` is a diffusers-format directory (a saved pipeline or a backbone)."""
+        return (Path(path) / "model_index.json").is_file()
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "IDVideoPipeline":
         """Load a preset name (see ``idvid.presets.PRESETS``) or a local diffusers-format directory.
 
         A directory saved by this pipeline loads whole. A plain backbone directory (e.g. a
         ``WanPipeline`` or ``CogVideoXPipeline`` checkout) loads with a fresh, untrained adapter.
-        Only safetensors weights are accepted.
+        Only safetensors weights are accepted. A preset of another engine kind (``"nano"``)
+        returns that engine, which takes the same call.
         """
         source = str(pretrained_model_name_or_path)
+        if source in PRESETS and PRESETS[source].engine != "dit" and not Path(source).is_dir():
+            from idvid.engines import load_engine
+
+            return load_engine(source)
         if source in PRESETS and not Path(source).is_dir():
             pipe = cls._from_preset(source, **kwargs)
         elif "face_encoder" not in check_model_dir(source):

@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from idvid.native_logs import quiet_native_stderr
 from idvid.render.landmarks import FACE_OVAL, LEFT_FACE_SIDE, RIGHT_FACE_SIDE
 
 _SEGMENTER = None
@@ -26,7 +27,10 @@ def _segmenter():
                     "mediapipe==0.10.21 is needed for the person mask; pip install 'idvid[face]'"
                 ) from exc
             # model 1 = the "landscape" model: better on head-and-shoulders photos than model 0.
-            _SEGMENTER = SelfieSegmentation(model_selection=1)
+            # Built and run once quietly: MediaPipe's native start-up logs go to stderr.
+            with quiet_native_stderr():
+                _SEGMENTER = SelfieSegmentation(model_selection=1)
+                _SEGMENTER.process(np.zeros((64, 64, 3), np.uint8))
     return _SEGMENTER
 
 

@@ -1,0 +1,171 @@
+"""NanoPipeline: the offline default engine.
+
+The person is their real photo, put on its 3D face mesh and re-posed each frame, so the
+identity is exact by construction. What is learned is cheap: a small motion diffusion
+transformer turns the prompt into per-frame head, expression and camera controls, and the
+prompt's scene words pick a procedural background and its light.
+
+    photo(s) -> face analysis -> Portrait (mesh, person mask, background plate)
+    prompt   -> MotionGenerator -> ControlTrack (T, 16)      prompt -> SceneSpec
+             -> PortraitRenderer(portrait, size, scene).render_track(track) -> frames
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from idvid.engines.nano.scene_text import scene_from_text
+from idvid.errors import GenerationError, ModelFileError
+from idvid.face.observation import FaceObservation
+from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir
+from idvid.pipelines.output import VideoOutput
+
+logger = logging.getLogger("idvid")
+
+# 6 s of motion (the motion model's span) at 12 fps.
+DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
+MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
+
+FaceInput = str | Path | np.ndarray | FaceObservation
+
+
+class NanoPipeline:
+    """Prompt + photo(s) -> video of that person, on the CPU, with no trained video model.
+
+    Components: ``motion`` (a MotionGenerator: MotionDiT + scheduler + MiniLM text encoder).
+    The face analyzer, person segmentation and renderer are frozen, real models.
+    """
+
+    def __init__(self, motion: MotionGenerator, generation_defaults: dict | None = None):
+        self.motion = motion
+        self.generation_defaults = {**DEFAULTS, **(generation_defaults or {})}
+        self._face_analyzer = None
+        self._progress_config: dict = {}
+
+    @classmethod
+    def recognizes(cls, path: Path) -> bool:
+        """Whether ``path`` is a directory this engine loads."""
+        return (path / INDEX_FILE).is_file()
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path = "nano") -> NanoPipeline:
+        """``"nano"``: the model shipped inside the package; else a saved motion-model directory."""
+        shipped = str(name_or_path) == "nano"
+        path = shipped_motion_dir() if shipped else Path(name_or_path).expanduser()
+        if not path.is_dir():
+            hint = "; reinstall idvid" if shipped else ""
+            raise ModelFileError(f"model directory {path} does not exist{hint}")
+        return cls(MotionGenerator.from_pretrained(path))
+
+    def save_pretrained(self, path: str | Path) -> None:
+        self.motion.save_pretrained(path)
+
+    def to(self, device) -> NanoPipeline:
+        self.motion.motion_model.to(device)
+        return self
+
+    def set_progress_bar_config(self, **kwargs) -> None:
+        """Same knob as diffusers pipelines (e.g. ``disable=True``)."""
+        self._progress_config = kwargs
+
+    @property
+    def face_analyzer(self):
+        if self._face_analyzer is None:
+            from idvid.face import FaceAnalyzer
+
+            self._face_analyzer = FaceAnalyzer()
+        return self._face_analyzer
+
+    def __call__(
+        self,
+        prompt: str,
+        faces: FaceInput | Sequence[FaceInput],
+        negative_prompt: str = "",
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        identity_guidance_scale: float | None = None,
+        seed: int | None = None,
+        face_index: int | None = None,
+        fps: int | None = None,
+        callback_on_step_end: Callable[[int, int], None] | None = None,
+    ) -> VideoOutput:
+        """Animate the person in ``faces`` as ``prompt`` describes.
+
+        ``negative_prompt`` and ``identity_guidance_scale`` are accepted for a common engine
+        interface and ignored: identity is exact here, and motion has no negative prompt.
+        ``num_inference_steps`` and ``guidance_scale`` are the motion model's. Returns
+        VideoOutput with frames (T, H, W, 3) uint8.
+        """
+        from idvid.render import Portrait, PortraitRenderer
+
+        # 1. Check the options before any heavy work.
+        if not prompt or not prompt.strip():
+            raise GenerationError("the prompt is empty; describe what should happen in the video")
+        opt = self._options(num_frames, height, width, fps)
+        seed = 0 if seed is None else int(seed)
+        # 2. The person: the most frontal, sharpest reference is the texture.
+        photos = [faces] if isinstance(faces, (str, Path, np.ndarray, FaceObservation)) else list(faces)
+        observations = self._observations(photos, face_index)
+        best = max(range(len(observations)), key=lambda i: _texture_score(observations[i]))
+        portrait = Portrait.from_observation(self._image(photos[best], observations[best]), observations[best])
+        pose = observations[best].pose
+        # 3. Text -> motion and scene; then draw every frame.
+        scene = scene_from_text(prompt)
+        steps = int(num_inference_steps or self.motion.defaults["num_inference_steps"])
+        with tqdm(total=steps + opt["num_frames"], desc="nano", unit="step", **self._progress_config) as bar:
+            def advance(done: int, total: int) -> None:
+                bar.update(1)
+                if callback_on_step_end is not None:
+                    callback_on_step_end(bar.n, bar.total)
+
+            track = self.motion(prompt, (pose.yaw, pose.pitch, pose.roll), opt["num_frames"], seed,
+                                steps, guidance_scale, progress=advance)
+            renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
+            frames = renderer.render_track(track, progress=advance, fps=opt["fps"])
+        return VideoOutput(frames=frames, fps=opt["fps"])
+
+    def _options(self, num_frames, height, width, fps) -> dict:
+        given = dict(num_frames=num_frames, height=height, width=width, fps=fps)
+        opt = {k: int(v if v is not None else self.generation_defaults[k]) for k, v in given.items()}
+        if not 2 <= opt["num_frames"] <= MAX_FRAMES:
+            raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")
+        for side in ("height", "width"):
+            value = opt[side]
+            if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
+                nearest = min(max(value + value % 2, MIN_SIZE), MAX_SIZE)
+                raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
+                                      f"(got {value}; nearest valid: {nearest})")
+        if opt["fps"] < 1:
+            raise GenerationError(f"fps must be at least 1 (got {opt['fps']})")
+        return opt
+
+    def _observations(self, photos: list, face_index: int | None) -> list[FaceObservation]:
+        if not photos:
+            raise GenerationError("give at least one reference face photo")
+        if all(isinstance(p, FaceObservation) for p in photos):
+            return photos
+        return self.face_analyzer.analyze_set(photos, face_index=face_index)
+
+    @staticmethod
+    def _image(photo: FaceInput, observation: FaceObservation) -> np.ndarray:
+        """The photo's pixels (the renderer needs them, not just the analysis)."""
+        from idvid.face import load_photo
+
+        source = observation.source if isinstance(photo, FaceObservation) else photo
+        if source is None:
+            raise GenerationError("nano needs the reference photo itself, not only its analysis")
+        return load_photo(source)
+
+
+def _texture_score(observation: FaceObservation) -> float:
+    """Higher for sharp, large, frontal faces: the best view to re-pose."""
+    pose = observation.pose
+    return observation.quality - (abs(pose.yaw) + abs(pose.pitch)) / 90.0

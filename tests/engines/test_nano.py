@@ -1,0 +1,78 @@
+"""The nano engine end to end: real face models and renderer, a tiny random motion model."""
+
+import numpy as np
+import pytest
+import torch
+from diffusers import DDIMScheduler
+
+from idvid.engines import engine_kind, load_engine
+from idvid.engines.nano import NanoPipeline
+from idvid.errors import GenerationError, ModelFileError
+from idvid.face import cosine
+from idvid.models.motion_dit import MotionDiT
+from idvid.pipelines.motion import MotionGenerator
+from idvid.render.controls import NEUTRAL
+
+FAST = dict(num_frames=5, height=256, width=256, num_inference_steps=2)
+
+
+@pytest.fixture(scope="module")
+def tiny_motion_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    # An untrained model predicts the channel means: neutral controls.
+    model = MotionDiT(num_frames=16, width=32, num_layers=1, num_heads=2, timestep_dim=32,
+                      channel_mean=NEUTRAL.to_array().tolist())
+    path = tmp_path_factory.mktemp("nano")
+    MotionGenerator(model, DDIMScheduler(prediction_type="sample")).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def nano(tiny_motion_dir):
+    pipe = NanoPipeline.from_pretrained(tiny_motion_dir)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_engine_selection_by_directory(tiny_motion_dir, tmp_path):
+    assert engine_kind(str(tiny_motion_dir)) == "nano"
+    assert engine_kind("nano") == "nano" and engine_kind("tiny") == "dit"
+    with pytest.raises(ModelFileError, match="not a model directory of any engine"):
+        engine_kind(str(tmp_path))
+    assert isinstance(load_engine(str(tiny_motion_dir)), NanoPipeline)
+
+
+def test_the_person_is_the_photo(nano, analyzer, astronaut_path, astronaut_obs):
+    out = nano(prompt="a woman nods on a beach", faces=[astronaut_path], seed=0, **FAST)
+    assert out.frames.shape == (5, 256, 256, 3) and out.frames.dtype == np.uint8
+    sims = [cosine(analyzer.analyze(frame).embedding, astronaut_obs.embedding) for frame in out.frames[::2]]
+    assert min(sims) > 0.6, sims
+
+
+def test_same_seed_same_video(nano, astronaut_path):
+    a = nano(prompt="a person smiles", faces=[astronaut_path], seed=1, **FAST).frames
+    b = nano(prompt="a person smiles", faces=[astronaut_path], seed=1, **FAST).frames
+    assert np.array_equal(a, b)
+
+
+def test_scene_words_change_the_background_not_the_face(nano, astronaut_path):
+    red = nano(prompt="a person in front of a red wall", faces=[astronaut_path], seed=0, **FAST).frames[0]
+    blue = nano(prompt="a person in front of a blue wall", faces=[astronaut_path], seed=0, **FAST).frames[0]
+    corner_red, corner_blue = red[:10, :10].reshape(-1, 3).mean(0), blue[:10, :10].reshape(-1, 3).mean(0)
+    assert corner_red[0] > corner_red[2] + 80 and corner_blue[2] > corner_blue[0] + 80
+
+
+def test_observations_work_when_they_carry_their_photo(nano, astronaut_obs):
+    out = nano(prompt="a person blinks", faces=[astronaut_obs], seed=0, **FAST)
+    assert out.frames.shape[0] == 5
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [(dict(prompt=" "), "prompt is empty"), (dict(num_frames=1), "frames must be between 2"),
+     (dict(height=65), "height must be even"), (dict(width=32), "nearest valid: 64")],
+)
+def test_bad_options(nano, astronaut_path, options, message):
+    kwargs = {**FAST, "prompt": "a person nods", **options}
+    with pytest.raises(GenerationError, match=message):
+        nano(faces=[astronaut_path], **kwargs)

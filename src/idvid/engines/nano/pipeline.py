@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from idvid.engines.nano.scene_text import scene_from_text
+from idvid.render.scene_text import scene_from_text
 from idvid.errors import GenerationError, ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir

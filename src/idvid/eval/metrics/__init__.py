@@ -7,6 +7,7 @@ from idvid.eval.metrics import (  # noqa: F401  (registration side effects)
     motion,
     flicker,
     prompt_motion,
+    scene_colour,
     text,
     fid,
 )

@@ -1,6 +1,6 @@
 import pytest
 
-from idvid.engines.nano.scene_text import scene_from_text
+from idvid.render.scene_text import scene_from_text
 from idvid.render.scene import NAMED_COLOURS, SCENE_DEFAULTS
 
 

@@ -59,17 +59,22 @@ COLOUR_SYNONYMS = {"crimson": "red", "scarlet": "red", "azure": "blue", "sky blu
 
 def scene_from_text(prompt: str) -> SceneSpec:
     """The scene a prompt describes (kind "photo" when it describes none)."""
-    text = " " + re.sub(r"[^a-z\- ]+", " ", prompt.lower()) + " "
+    text = _normalise(prompt)
     place = _first_place(text)
     light = _light(text, place)
     if place is not None and place not in TIME_OF_DAY_LIGHT:
         return SceneSpec(kind=place, light=light)
-    colours, pattern = _backdrop_colours(text), _find(text, PATTERNS)
+    colours, pattern = backdrop_colours(prompt), _find(text, PATTERNS)
     if pattern or colours:
         kind = pattern or ("solid" if len(colours) < 2 else "gradient")
         primary, secondary = (colours + [None, None])[:2]
         return SceneSpec(kind=kind, primary=primary, secondary=secondary, light=light)
     return SceneSpec(kind=place or "photo", light=light)
+
+
+def _normalise(prompt: str) -> str:
+    """Lower case, letters and hyphens only, padded with spaces for whole-word matching."""
+    return " " + re.sub(r"[^a-z\- ]+", " ", prompt.lower()) + " "
 
 
 def _phrase(text: str, phrase: str) -> int:
@@ -110,9 +115,10 @@ def _noun_after(words: list[str]) -> str:
     return ""
 
 
-def _backdrop_colours(text: str) -> list[str]:
-    """Colours that describe the backdrop, in order; clothing colours are dropped."""
-    mentions = [(colour, noun) for _, colour, noun in _colour_mentions(text) if noun not in CLOTHING_NOUNS]
+def backdrop_colours(prompt: str) -> list[str]:
+    """Names of the colours that describe the backdrop, in order (at most two); colours of
+    clothing are dropped. A bare colour word ("in blue") counts as a backdrop colour."""
+    mentions = [(c, noun) for _, c, noun in _colour_mentions(_normalise(prompt)) if noun not in CLOTHING_NOUNS]
     backdrop = [colour for colour, noun in mentions if noun in BACKDROP_NOUNS]
     chosen = backdrop or [colour for colour, _ in mentions]
     return list(dict.fromkeys(chosen))[:2]

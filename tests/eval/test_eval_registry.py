@@ -26,6 +26,7 @@ EXPECTED = {
     "face_motion": ("face_motion_ref", "face_motion_inter"),
     "temporal_flicker": ("temporal_flicker",),
     "prompt_motion": ("prompt_motion_match",),
+    "scene_colour": ("scene_colour_match", "background_hue"),
     "clipscore": ("clipscore",),
     "face_fid": ("face_fid",),
 }

@@ -59,6 +59,10 @@ BACKBONES = {
         WanTransformer3DModel,
         {**_WAN_1_3B, "num_attention_heads": 40, "ffn_dim": 13824, "num_layers": 40},
     ),
+    "Wan2.2-TI2V-5B": (
+        WanTransformer3DModel,
+        {**_WAN_1_3B, "num_attention_heads": 24, "ffn_dim": 14336, "in_channels": 48, "out_channels": 48},
+    ),
 }
 MAX_RATIO = 0.05
 

@@ -40,6 +40,9 @@ _COGVIDEOX_DEFAULTS = dict(num_frames=49, height=480, width=720, num_inference_s
 _WAN_DEFAULTS = dict(num_frames=81, height=480, width=832, num_inference_steps=50, guidance_scale=5.0,
                      identity_guidance_scale=2.0, fps=16)
 
+# What a plain backbone directory of each family generates by default.
+FAMILY_DEFAULTS = {"cogvideox": _COGVIDEOX_DEFAULTS, "wan": _WAN_DEFAULTS}
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -61,6 +64,10 @@ PRESETS: dict[str, Preset] = {
         Preset("wan2.1-14b", "dit", "Wan2.1 T2V 14B with an identity adapter",
                family="wan", repo_id="Wan-AI/Wan2.1-T2V-14B-Diffusers",
                defaults={**_WAN_DEFAULTS, "height": 720, "width": 1280, "guidance_scale": 5.0}),
+        # Wan 2.2's 5B model in text-to-video mode (its 16x VAE; one transformer, so one adapter).
+        Preset("wan2.2-ti2v-5b", "dit", "Wan2.2 TI2V 5B (text-to-video mode) with an identity adapter",
+               family="wan", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+               defaults={**_WAN_DEFAULTS, "num_frames": 121, "height": 704, "width": 1280, "fps": 24}),
     )
 }
 

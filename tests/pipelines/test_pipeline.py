@@ -85,9 +85,37 @@ def test_plain_backbone_directory_gets_a_fresh_adapter(tmp_path, astronaut_obs):
     WanPipeline(**FAMILIES["wan"].tiny_components()).save_pretrained(tmp_path)
     pipe = IDVideoPipeline.from_pretrained(tmp_path)
     assert pipe.config.weights_trained is False
+    assert pipe.config.generation_defaults["guidance_scale"] == 5.0  # Wan's own default
     out = pipe(prompt="a person nods", faces=[astronaut_obs], num_frames=5, height=32, width=32,
                num_inference_steps=1, guidance_scale=1.0, identity_guidance_scale=1.0, fps=8)
     assert out.frames.shape == (5, 32, 32, 3)
+
+
+def test_wan22_style_backbone_with_a_16x_patchifying_vae(tmp_path, astronaut_obs):
+    """Wan 2.2's VAE patchifies (12 input channels) and compresses 16x; sizes step by 32."""
+    from diffusers import AutoencoderKLWan, WanPipeline, WanTransformer3DModel
+
+    from idvid.models.backbones import FAMILIES
+
+    torch.manual_seed(0)
+    components = FAMILIES["wan"].tiny_components()
+    z = 8
+    components["vae"] = AutoencoderKLWan(
+        base_dim=8, decoder_base_dim=8, z_dim=z, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
+        temperal_downsample=[False, True, True], latents_mean=[0.0] * z, latents_std=[1.0] * z, is_residual=True,
+        patch_size=2, scale_factor_spatial=16, scale_factor_temporal=4, in_channels=12, out_channels=12,
+    )
+    components["transformer"] = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=16, in_channels=z, out_channels=z,
+        text_dim=32, freq_dim=32, ffn_dim=64, num_layers=2, rope_max_seq_len=64,
+    )
+    WanPipeline(**components).save_pretrained(tmp_path)
+    pipe = IDVideoPipeline.from_pretrained(tmp_path)
+    kwargs = dict(prompt="a person nods", faces=[astronaut_obs], num_inference_steps=1, fps=8)
+    out = pipe(num_frames=5, height=64, width=96, **kwargs)
+    assert out.frames.shape == (5, 64, 96, 3)
+    with pytest.raises(GenerationError, match="multiple of 32"):
+        pipe(num_frames=5, height=48, width=64, **kwargs)
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])

@@ -26,7 +26,7 @@ from idvid.pipelines.face_inputs import face_tensors
 from idvid.pipelines.guidance import combine, guidance_rows
 from idvid.pipelines.model_dir import check_model_dir
 from idvid.pipelines.output import VideoOutput
-from idvid.presets import PRESETS, Preset, get_preset, resolve_preset_dir
+from idvid.presets import FAMILY_DEFAULTS, PRESETS, Preset, get_preset, resolve_preset_dir
 
 logger = logging.getLogger("idvid")
 
@@ -105,7 +105,7 @@ class IDVideoPipeline(DiffusionPipeline):
         if source in PRESETS and not Path(source).is_dir():
             pipe = cls._from_preset(source, **kwargs)
         elif "face_encoder" not in check_model_dir(source):
-            pipe = cls._from_backbone_dir(Path(source), generation_defaults={}, **kwargs)
+            pipe = cls._from_backbone_dir(Path(source), generation_defaults=None, **kwargs)
         else:
             with _model_file_errors(source):
                 pipe = super().from_pretrained(source, use_safetensors=True, **kwargs)
@@ -144,10 +144,13 @@ class IDVideoPipeline(DiffusionPipeline):
                    generation_defaults=preset.defaults, max_text_length=256)
 
     @classmethod
-    def _from_backbone_dir(cls, path: Path, generation_defaults: dict, **kwargs) -> "IDVideoPipeline":
+    def _from_backbone_dir(cls, path: Path, generation_defaults: dict | None, **kwargs) -> "IDVideoPipeline":
+        """A plain diffusers backbone checkout + a fresh adapter; None takes the family's defaults."""
         with _model_file_errors(path):
             base = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **kwargs)
         components = {k: base.components[k] for k in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")}
+        if generation_defaults is None:
+            generation_defaults = FAMILY_DEFAULTS[family_of(components["transformer"]).name]
         face_encoder = FaceKnowledgeEncoder()
         id_adapter = IdentityInjector.for_transformer(components["transformer"],
                                                       identity_dim=face_encoder.config.hidden_dim)

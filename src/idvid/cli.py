@@ -126,6 +126,46 @@ def _bench_parser(sub) -> None:
                    help="finished run folders to compare side by side (instead of SUITE)")
 
 
+def _synth_parser(sub) -> None:
+    p = sub.add_parser(
+        "synth", help="render synthetic training clips of synthetic people (clip store format)",
+        description="Make synthetic identities from the bundled real photos and render CLIPS-PER-IDENTITY clips "
+        "of each (motion program, scene, clothing, light, captions, multi-view references) into OUT, in the "
+        "clip store format that `idvid prepare` also writes. Identities are split into training and held-out "
+        "sets. The same --seed gives the same data. Rerunning the same command resumes.",
+    )
+    p.add_argument("out", type=Path, metavar="OUT", help="dataset folder (new, empty, or an earlier synth run)")
+    p.add_argument("--identities", type=int, default=4, metavar="N", help="synthetic people (default: %(default)s)")
+    p.add_argument("--clips-per-identity", type=int, default=2, metavar="M", help="clips per person (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--size", type=int, default=128, help="frame height and width in pixels, even (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=17, dest="num_frames", metavar="T",
+                   help="frames per clip (default: %(default)s)")
+    p.add_argument("--heldout-fraction", type=float, default=0.2, metavar="F",
+                   help="fraction of identities held out for evaluation (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="delete an earlier dataset in OUT and start again")
+
+
+def _prepare_parser(sub) -> None:
+    p = sub.add_parser(
+        "prepare", help="cut real videos into training clips with face references (clip store format)",
+        description="Decode every video in SRC, cut it into shots, keep shots where one face dominates, crop them "
+        "around that face and write clips with multi-view face references into OUT (the format `idvid synth` "
+        "writes). Rerunning resumes from OUT's ledger; unusable videos are listed with the reason.",
+    )
+    p.add_argument("src", type=Path, metavar="SRC", help="a video file or a folder of videos")
+    p.add_argument("out", type=Path, metavar="OUT", help="dataset folder")
+    p.add_argument("--fps", type=float, default=8.0, help="frame rate of the clips (default: %(default)s)")
+    p.add_argument("--frames", type=int, default=49, dest="clip_frames", metavar="T",
+                   help="frames per clip (default: %(default)s)")
+    p.add_argument("--size", type=int, default=128, help="clip height and width in pixels (default: %(default)s)")
+    p.add_argument("--refs", type=int, default=3, dest="num_refs", metavar="K",
+                   help="reference views per clip (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (default: %(default)s)")
+    p.add_argument("--overwrite", action="store_true", help="delete an earlier dataset in OUT and start again")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idvid",
@@ -139,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     _faces_parser(sub)
     _eval_parser(sub)
     _bench_parser(sub)
+    _synth_parser(sub)
+    _prepare_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     return parser
@@ -212,13 +254,37 @@ def cmd_bench(args) -> None:
                         overwrite=args.overwrite, compare=args.compare))
 
 
+def cmd_synth(args) -> None:
+    from idvid.data.synth import format_report, synthesize
+
+    report = synthesize(args.out, identities=args.identities, clips_per_identity=args.clips_per_identity,
+                        seed=args.seed, size=args.size, num_frames=args.num_frames,
+                        heldout_fraction=args.heldout_fraction, workers=args.workers, progress=True,
+                        overwrite=args.overwrite)
+    print(format_report(report))
+    print(f"wrote {args.out} (index.jsonl, report.json)")
+
+
+def cmd_prepare(args) -> None:
+    from idvid.data.prepare import PrepareOptions, format_prepare_report, prepare
+
+    if args.size < 32 or args.size % 2 or args.clip_frames < 2 or args.fps <= 0 or args.num_refs < 1:
+        raise GenerationError("--size must be even and >= 32, --frames >= 2, --fps > 0, --refs >= 1")
+    options = PrepareOptions(fps=args.fps, clip_frames=args.clip_frames, min_clip_frames=min(17, args.clip_frames),
+                             size=args.size, num_refs=args.num_refs)
+    report = prepare(args.src, args.out, options, workers=args.workers, progress=True, overwrite=args.overwrite)
+    print(format_prepare_report(report))
+    print(f"wrote {args.out} (index.jsonl, prepare_report.json)")
+
+
 def cmd_info(args) -> None:
     from idvid.info import describe
 
     print(describe())
 
 
-COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info}
+COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
+            "synth": cmd_synth, "prepare": cmd_prepare}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -380,7 +380,7 @@ def test_bad_suites_are_one_line_errors(text, message, tmp_path, capsys, astrona
 def test_a_missing_suite_file_is_a_one_line_error(tmp_path):
     from idvid.eval.suites import load_suite
 
-    with pytest.raises(SuiteError, match=r"suite file not found: .*missing\.yaml \(packaged suites: default, smoke"):
+    with pytest.raises(SuiteError, match=r"suite file not found: .*missing\.yaml \(packaged suites: actions, colours, default, smoke\)"):
         load_suite(tmp_path / "missing.yaml")
 
 

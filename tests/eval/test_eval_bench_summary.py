@@ -84,7 +84,7 @@ def test_face_fid_is_pooled_over_all_items(tmp_path):
 
 
 def test_packaged_suites_load_and_cover_the_brief():
-    assert packaged_suites() == ["default", "smoke"]
+    assert packaged_suites() == ["actions", "colours", "default", "smoke"]
     default = load_suite("default")
     assert [f.id for f in default.faces] == ["astronaut", "grace-hopper"]
     assert len(default.prompts) == 24 and default.seeds == (0, 1) and len(default.items()) == 96

@@ -1,0 +1,28 @@
+"""The `idvid synth` and `idvid prepare` subcommands: wiring and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from idvid.cli import main
+
+
+def test_synth_command(tmp_path, capsys):
+    out = tmp_path / "ds"
+    args = ["synth", str(out), "--identities", "2", "--clips-per-identity", "1", "--size", "96", "--frames", "5",
+            "--seed", "1", "--heldout-fraction", "0.5"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "same identity" in printed and "different identities" in printed
+    assert len((out / "index.jsonl").read_text().splitlines()) == 2
+    assert json.loads((out / "report.json").read_text())["clips"] == 2
+    assert main([*args[:-2], "--heldout-fraction", "0.0"]) == 1  # other options, no --overwrite
+    assert "other options" in capsys.readouterr().err
+    assert main(["synth", str(tmp_path / "x"), "--size", "63"]) == 1
+
+
+def test_prepare_command_errors(tmp_path, capsys):
+    assert main(["prepare", str(tmp_path / "missing"), str(tmp_path / "out")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["prepare", str(tmp_path), str(tmp_path / "out"), "--size", "31"]) == 1

@@ -1,0 +1,1 @@
+"""Training data: procedural motion programs and their captions."""

@@ -1,0 +1,1 @@
+"""Training loops (run as modules, e.g. ``python -m idvid.training.motion``)."""

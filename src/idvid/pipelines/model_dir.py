@@ -14,27 +14,28 @@ from idvid.errors import ModelFileError
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 
 
-def read_model_index(path: Path) -> dict:
-    """The parsed ``model_index.json`` of a diffusers-format directory."""
+def read_model_index(path: Path, name: str = "model_index.json") -> dict:
+    """The parsed index file (``model_index.json`` for diffusers directories) of a model directory."""
     if not path.is_dir():
         raise ModelFileError(f"model directory {path} does not exist")
-    index = path / "model_index.json"
+    index = path / name
     if not index.is_file():
-        raise ModelFileError(f"{path} is not a model directory: model_index.json is missing")
+        raise ModelFileError(f"{path} is not a model directory: {name} is missing")
     try:
         return json.loads(index.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelFileError(f"{index} is corrupt: {err}") from None
 
 
-def check_model_dir(path: str | Path) -> dict:
-    """Validate a diffusers-format directory; return its model index.
+def check_model_dir(path: str | Path, index_name: str = "model_index.json") -> dict:
+    """Validate a model directory; return its index.
 
+    Every entry of the index of the form ``name: [library, class]`` is a component folder.
     Raises ModelFileError for a missing directory or component, pickle weights (refused:
     they can run arbitrary code on load), and safetensors files whose header is unreadable.
     """
     path = Path(path)
-    index = read_model_index(path)
+    index = read_model_index(path, index_name)
     for name, spec in index.items():
         if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue

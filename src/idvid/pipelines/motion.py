@@ -32,13 +32,12 @@ from idvid.data.motion_programs import clamp_controls
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
-from idvid.pipelines.model_dir import PICKLE_SUFFIXES
+from idvid.pipelines.model_dir import check_model_dir
 from idvid.render.controls import CONTROL_NAMES, ControlTrack
 
 logger = logging.getLogger("idvid")
 
 INDEX_FILE = "motion_generator.json"
-COMPONENTS = ("motion_model", "scheduler")
 DEFAULTS = {"num_inference_steps": 25, "guidance_scale": 2.5}
 _BLINK = CONTROL_NAMES.index("blink")
 
@@ -97,7 +96,7 @@ class MotionGenerator:
     def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder: TextEncoder | None = None):
         """Load a saved generator; ``path=None`` loads the one shipped with the package."""
         path = shipped_motion_dir() if path is None else Path(path).expanduser()
-        index = _read_index(path)
+        index = check_model_dir(path, INDEX_FILE)
         model, info = _load_model(path / "motion_model")
         if info["unexpected_keys"]:
             logger.warning("%s: unexpected weights ignored: %s", path, ", ".join(info["unexpected_keys"]))
@@ -199,26 +198,6 @@ def _check_inputs(prompt, reference_pose, num_frames, steps) -> torch.Tensor:
     if pose.shape != (3,) or not np.isfinite(pose).all():
         raise GenerationError(f"reference_pose must be three finite angles (yaw, pitch, roll), got {reference_pose!r}")
     return torch.tensor(pose, dtype=torch.float32)[None]
-
-
-def _read_index(path: Path) -> dict:
-    if not path.is_dir():
-        raise ModelFileError(f"motion model directory {path} does not exist")
-    index_file = path / INDEX_FILE
-    if not index_file.is_file():
-        raise ModelFileError(f"{path} is not a motion model directory: {INDEX_FILE} is missing")
-    try:
-        index = json.loads(index_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelFileError(f"{index_file} is corrupt: {err}") from None
-    for name in COMPONENTS:
-        folder = path / name
-        if not folder.is_dir():
-            raise ModelFileError(f"{path} is incomplete: component folder {name}/ is missing")
-        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
-        if pickles:
-            raise ModelFileError(f"refusing pickle weights {name}/{pickles[0]}; convert them to .safetensors")
-    return index
 
 
 def _load_model(folder: Path) -> tuple[MotionDiT, dict]:

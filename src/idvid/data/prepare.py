@@ -152,16 +152,10 @@ def _references(clip: np.ndarray, analyzer, options: PrepareOptions) -> tuple[di
     return refs, stats
 
 
-_ANALYZER = None
-
-
 def _analyzer():
-    global _ANALYZER
-    if _ANALYZER is None:
-        from idvid.face import FaceAnalyzer
+    from idvid.face.analyzer import shared_analyzer
 
-        _ANALYZER = FaceAnalyzer(min_face_size=24)
-    return _ANALYZER
+    return shared_analyzer(min_face_size=24)  # prepared clips are small (96-128 px)
 
 
 def prepare_source(path: Path, out: Path, slot: int, options: PrepareOptions, caption: str = "") -> dict:

@@ -53,16 +53,10 @@ def clip_id(identity_index: int, clip_index: int) -> str:
 
 # ---- worker side ----------------------------------------------------------------------------
 
-_ANALYZER = None
-
-
 def _analyzer():
-    global _ANALYZER
-    if _ANALYZER is None:
-        from idvid.face import FaceAnalyzer
+    from idvid.face.analyzer import shared_analyzer
 
-        _ANALYZER = FaceAnalyzer(min_face_size=16)
-    return _ANALYZER
+    return shared_analyzer(min_face_size=16)  # synthetic clips are rendered small (64-128 px)
 
 
 def _identity_job(out: str, identity, index: int, clips: list[int], clips_per_identity: int, seed: int,

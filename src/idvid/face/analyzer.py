@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -211,3 +213,10 @@ def _per_photo(face_index: int | Sequence[int | None] | None, count: int) -> lis
     if len(indices) != count:
         raise FaceError(f"got {len(indices)} face indices for {count} photos")
     return indices
+
+
+@functools.lru_cache(maxsize=4)
+def shared_analyzer(min_face_size: int = 64) -> FaceAnalyzer:
+    """One analyzer per process and minimum face size: building one loads three models, so
+    worker processes (synth, prepare) keep theirs for every item they handle."""
+    return FaceAnalyzer(min_face_size=min_face_size)

@@ -255,6 +255,11 @@ def _drift(rng, t, amplitude: float, low_hz: float = 0.08, high_hz: float = 0.35
     return sum(w * np.sin(2 * np.pi * f * t + p) for w, f, p in zip(weights, freqs, phases))
 
 
+def head_sway(rng: np.random.Generator, t: np.ndarray, amplitudes=(1.5, 1.0, 0.8)) -> np.ndarray:
+    """(T,) times -> (T, 3) slow yaw / pitch / roll drift in degrees, like every clip's background."""
+    return np.stack([_drift(rng, t, a) for a in amplitudes], axis=1)
+
+
 def blink_curve(t: np.ndarray, centres: Sequence[float], half_widths: Sequence[float]) -> np.ndarray:
     """Raised-cosine eyelid closures (1 = closed) at ``centres`` (s), each ``half_width`` (s) each side."""
     curve = np.zeros_like(t)

@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from idvid.render.scene_text import scene_from_text
+from idvid.data.motion_actions import CLIP_SECONDS, head_sway
 from idvid.errors import GenerationError, ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir
 from idvid.pipelines.output import VideoOutput
+from idvid.render.controls import ControlTrack
+from idvid.render.scene_text import scene_from_text
 
 logger = logging.getLogger("idvid")
 
@@ -126,11 +128,25 @@ class NanoPipeline:
                 if callback_on_step_end is not None:
                     callback_on_step_end(bar.n, bar.total)
 
-            track = self.motion(prompt, (pose.yaw, pose.pitch, pose.roll), opt["num_frames"], seed,
-                                steps, guidance_scale, progress=advance)
+            track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
             frames = renderer.render_track(track, progress=advance, fps=opt["fps"])
         return VideoOutput(frames=frames, fps=opt["fps"])
+
+    def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
+                 guidance_scale: float | None = None, progress=None) -> ControlTrack:
+        """The per-frame controls for ``prompt``: the motion model's take plus ambient head sway.
+
+        The model predicts clean tracks (x0), which averages away the small random-phase sway
+        every training clip has; a seeded sway of the same size is added back, so idle
+        prompts breathe instead of freezing.
+        """
+        track = self.motion(prompt, (pose.yaw, pose.pitch, pose.roll), num_frames, seed,
+                            num_inference_steps, guidance_scale, progress=progress)
+        values = track.values.copy()
+        times = np.linspace(0.0, CLIP_SECONDS, num_frames)
+        values[:, :3] += head_sway(np.random.default_rng(seed), times)
+        return ControlTrack(values)
 
     def _options(self, num_frames, height, width, fps) -> dict:
         given = dict(num_frames=num_frames, height=height, width=width, fps=fps)

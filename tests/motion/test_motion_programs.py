@@ -189,3 +189,12 @@ def test_sampled_programs_have_compatible_steps_that_fit():
 def test_unknown_action_is_refused():
     with pytest.raises(ValueError, match="unknown actions"):
         sample_clip(0, actions=["moonwalk"])
+
+
+def test_idle_captions_never_put_a_pronoun_after_of():
+    import re
+
+    from idvid.data.motion_programs import sample_clip
+
+    captions = [sample_clip(seed).caption for seed in range(600)]
+    assert not [c for c in captions if re.search(r"\bof (she|he|they)\b", c)]

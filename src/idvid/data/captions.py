@@ -329,7 +329,9 @@ def _idle_caption(subject: Subject, rng: np.random.Generator) -> str:
     template = _pick(rng, IDLE_TEMPLATES)
     form = "plural" if subject.noun_plural else "3sg"
     verbs = {v: conjugate(v, form) for v in ("stand", "look", "sit", "pose", "wait", "breathe", "stay")}
-    return template.format(S=subject.noun, **verbs)
+    # "a portrait of she" -> "a portrait of a woman": only a sentence's subject may be a pronoun.
+    noun = subject.noun if template.startswith("{S}") else _NOUN_FOR_PRONOUN.get(subject.noun, subject.noun)
+    return template.format(S=noun, **verbs)
 
 
 def write_caption(steps: Sequence[Step], rng: np.random.Generator, heldout: bool = False) -> str:

@@ -59,11 +59,17 @@ BACKBONES = {
         WanTransformer3DModel,
         {**_WAN_1_3B, "num_attention_heads": 40, "ffn_dim": 13824, "num_layers": 40},
     ),
+    # Two experts of the 14B config, an injector each (the face encoder is shared).
+    "Wan2.2-T2V-A14B": (
+        WanTransformer3DModel,
+        {**_WAN_1_3B, "num_attention_heads": 40, "ffn_dim": 13824, "num_layers": 40},
+    ),
     "Wan2.2-TI2V-5B": (
         WanTransformer3DModel,
         {**_WAN_1_3B, "num_attention_heads": 24, "ffn_dim": 14336, "in_channels": 48, "out_channels": 48},
     ),
 }
+EXPERTS = {"Wan2.2-T2V-A14B": 2}
 MAX_RATIO = 0.05
 
 
@@ -87,10 +93,11 @@ def main() -> int:
         with init_empty_weights():
             transformer = cls(**config)
             injector = IdentityInjector.for_transformer(transformer, identity_dim=encoder.config.hidden_dim)
-        n_backbone, n_injector = count(transformer), count(injector)
+        experts = EXPERTS.get(name, 1)
+        n_backbone, n_injector = experts * count(transformer), experts * count(injector)
         ratio = (n_encoder + n_injector) / n_backbone
         ok &= ratio <= args.max_ratio
-        width = f"{injector.config.hidden_dim} x {injector.config.num_layers}"
+        width = f"{injector.config.hidden_dim} x {injector.config.num_layers}" + (f" x {experts}" if experts > 1 else "")
         print(
             f"| {name} | {width} | {n_backbone / 1e9:.3f}B | {n_encoder / 1e6:.1f}M | {n_injector / 1e6:.1f}M "
             f"| {(n_encoder + n_injector) / 1e6:.1f}M | {100 * ratio:.2f}% |"

@@ -118,6 +118,35 @@ def test_wan22_style_backbone_with_a_16x_patchifying_vae(tmp_path, astronaut_obs
         pipe(num_frames=5, height=48, width=64, **kwargs)
 
 
+def test_two_expert_backbone_switches_at_the_boundary_with_an_adapter_each(tmp_path, astronaut_obs):
+    """Wan 2.2 A14B: transformer for high noise, transformer_2 below boundary_ratio."""
+    from diffusers import WanPipeline
+
+    from idvid.models.backbones import FAMILIES
+
+    torch.manual_seed(0)
+    components = FAMILIES["wan"].tiny_components()
+    components["transformer_2"] = FAMILIES["wan"].tiny_components()["transformer"]
+    WanPipeline(**components, boundary_ratio=0.8).save_pretrained(tmp_path)
+    pipe = IDVideoPipeline.from_pretrained(tmp_path)
+    assert pipe.config.boundary_ratio == 0.8 and pipe.id_adapter_2 is not None
+    calls = {"high": 0, "low": 0}
+    pipe.transformer.register_forward_hook(lambda *_: calls.__setitem__("high", calls["high"] + 1))
+    pipe.transformer_2.register_forward_hook(lambda *_: calls.__setitem__("low", calls["low"] + 1))
+    kwargs = dict(prompt="a person nods", num_frames=5, height=32, width=32, num_inference_steps=4,
+                  guidance_scale=1.0, identity_guidance_scale=1.0, fps=8, output_type="latent", seed=0)
+    pipe(faces=[astronaut_obs], **kwargs)
+    assert pipe.scheduler.timesteps.tolist() == [999, 900, 750, 500]  # boundary 800: two steps each
+    assert calls == {"high": 2, "low": 2}
+    base = pipe(faces=[astronaut_obs], **kwargs).frames
+    with torch.no_grad():
+        pipe.id_adapter_2.gate.fill_(1.0)  # only the low-noise expert's adapter opens
+    assert (pipe(faces=[astronaut_obs], **kwargs).frames - base).abs().max() > 1e-4
+    pipe.save_pretrained(tmp_path / "saved")
+    reloaded = IDVideoPipeline.from_pretrained(tmp_path / "saved")
+    assert torch.equal(reloaded(faces=[astronaut_obs], **kwargs).frames, pipe(faces=[astronaut_obs], **kwargs).frames)
+
+
 @pytest.mark.parametrize("prompt", ["", "   \n"])
 def test_empty_prompt_is_refused(tiny, astronaut_obs, prompt):
     with pytest.raises(GenerationError, match="prompt is empty"):

@@ -45,10 +45,12 @@ class IDVideoPipeline(DiffusionPipeline):
     Components: ``transformer``, ``vae``, ``text_encoder``, ``tokenizer``, ``scheduler`` (the
     backbone's own), ``face_encoder`` (FaceKnowledgeEncoder), ``id_adapter`` (IdentityInjector)
     and optionally ``image_encoder``, a frozen CLIP-like vision tower for appearance tokens.
+    Two-expert backbones (Wan 2.2 A14B) add ``transformer_2`` for the low-noise steps below
+    ``boundary_ratio``, with its own ``id_adapter_2``; the face encoder is shared.
     """
 
-    model_cpu_offload_seq = "text_encoder->image_encoder->face_encoder->transformer->vae"
-    _optional_components = ["image_encoder"]
+    model_cpu_offload_seq = "text_encoder->image_encoder->face_encoder->transformer->transformer_2->vae"
+    _optional_components = ["image_encoder", "transformer_2", "id_adapter_2"]
 
     def __init__(
         self,
@@ -60,14 +62,20 @@ class IDVideoPipeline(DiffusionPipeline):
         face_encoder: FaceKnowledgeEncoder,
         id_adapter: IdentityInjector,
         image_encoder=None,
+        transformer_2=None,
+        id_adapter_2: IdentityInjector | None = None,
+        boundary_ratio: float | None = None,
         generation_defaults: dict | None = None,
         max_text_length: int | None = None,
         weights_trained: bool = False,
     ):
         super().__init__()
+        if (transformer_2 is None) != (id_adapter_2 is None) or (transformer_2 is None) != (boundary_ratio is None):
+            raise ValueError("a second expert needs transformer_2, id_adapter_2 and boundary_ratio together")
         self.register_modules(
             transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
             scheduler=scheduler, face_encoder=face_encoder, id_adapter=id_adapter, image_encoder=image_encoder,
+            transformer_2=transformer_2, id_adapter_2=id_adapter_2,
         )
         self.family = family_of(transformer)
         # Inference only: components built in code (not loaded) would otherwise keep dropout on.
@@ -75,6 +83,7 @@ class IDVideoPipeline(DiffusionPipeline):
             if isinstance(module, torch.nn.Module):
                 module.eval()
         self.register_to_config(
+            boundary_ratio=boundary_ratio,
             generation_defaults=dict(generation_defaults or {}),
             max_text_length=max_text_length or self.family.default_max_text_length,
             weights_trained=weights_trained,
@@ -152,11 +161,20 @@ class IDVideoPipeline(DiffusionPipeline):
         if generation_defaults is None:
             generation_defaults = FAMILY_DEFAULTS[family_of(components["transformer"]).name]
         face_encoder = FaceKnowledgeEncoder()
-        id_adapter = IdentityInjector.for_transformer(components["transformer"],
-                                                      identity_dim=face_encoder.config.hidden_dim)
+        identity_dim = face_encoder.config.hidden_dim
+        components["id_adapter"] = IdentityInjector.for_transformer(components["transformer"], identity_dim=identity_dim)
+        if base.components.get("transformer_2") is not None:  # Wan 2.2 A14B: a low-noise expert
+            components["transformer_2"] = base.components["transformer_2"]
+            components["id_adapter_2"] = IdentityInjector.for_transformer(components["transformer_2"],
+                                                                          identity_dim=identity_dim)
+            components["boundary_ratio"] = base.config.boundary_ratio
+        pipe = cls(**components, face_encoder=face_encoder, generation_defaults=generation_defaults)
         dtype = components["transformer"].dtype
-        return cls(**components, face_encoder=face_encoder.to(dtype), id_adapter=id_adapter.to(dtype),
-                   generation_defaults=generation_defaults)
+        if dtype != torch.float32:  # the fresh adapter follows a half-precision backbone
+            for module in (pipe.face_encoder, pipe.id_adapter, pipe.id_adapter_2):
+                if module is not None:
+                    module.to(dtype)
+        return pipe
 
     # ------------------------------------------------------------------ conditioning
 
@@ -235,6 +253,20 @@ class IDVideoPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------ sampling
 
+    def _experts(self, identity: torch.Tensor) -> list[tuple]:
+        """(transformer, adapter, identity kv) for each expert, high-noise first."""
+        pairs = [(self.transformer, self.id_adapter)]
+        if self.transformer_2 is not None:
+            pairs.append((self.transformer_2, self.id_adapter_2))
+        return [(transformer, adapter, adapter.precompute(identity)) for transformer, adapter in pairs]
+
+    def _expert_for(self, experts: list[tuple], t: torch.Tensor) -> tuple:
+        """Wan 2.2's rule: the first expert at t >= boundary, the second below it."""
+        boundary = self.config.boundary_ratio
+        if boundary is None or t >= boundary * self.scheduler.config.num_train_timesteps:
+            return experts[0]
+        return experts[1]
+
     def _options(self, **given) -> dict:
         """Per-call options: given values win over the model's saved defaults."""
         defaults = self.config.generation_defaults
@@ -298,7 +330,7 @@ class IDVideoPipeline(DiffusionPipeline):
         observations = self.analyze_faces(face_list, face_index)
         identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
-        kv = self.id_adapter.precompute(identity)  # batch 1: shared by every guidance row
+        experts = self._experts(identity)  # per expert: (transformer, adapter, kv), kv computed once
         identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)
 
         # 3. Text: one embedding per guidance row.
@@ -317,13 +349,14 @@ class IDVideoPipeline(DiffusionPipeline):
         latents = randn_tensor(latent_shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
         latents = latents.to(device) * self.scheduler.init_noise_sigma
 
-        # 5. Denoise with the identity adapter attached to every block.
+        # 5. Denoise with the identity adapter attached to every block of the step's expert.
         timesteps = self.scheduler.timesteps
-        with self.progress_bar(total=len(timesteps)) as bar, \
-                self.id_adapter.attach(self.transformer, kv, identity_weight):
+        with self.progress_bar(total=len(timesteps)) as bar:
             for step, t in enumerate(timesteps):
+                transformer, adapter, kv = self._expert_for(experts, t)
                 model_input = self.scheduler.scale_model_input(latents, t).expand(len(rows), -1, -1, -1, -1)
-                prediction = self.family.predict(self.transformer, model_input, t.expand(len(rows)), text, condition)
+                with adapter.attach(transformer, kv, identity_weight):
+                    prediction = self.family.predict(transformer, model_input, t.expand(len(rows)), text, condition)
                 guided = combine(prediction.float(), rows, opt["guidance_scale"], opt["identity_guidance_scale"])
                 latents = self.scheduler.step(guided, t, latents, return_dict=False)[0]
                 bar.update()

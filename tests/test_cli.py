@@ -194,3 +194,19 @@ def test_eval_of_an_unreadable_video_is_one_line(capsys, tmp_path, astronaut_pat
     bad.write_bytes(b"\x00" * 100)
     code, _, err = _run(capsys, "eval", bad, "--face", astronaut_path)
     assert code == 1 and "bad.mp4" in _error_line(err)
+
+
+@pytest.mark.parametrize("device, fragment", [("foo", "unknown device 'foo'"), ("cuda:0", "no CUDA GPU")])
+def test_bad_device_is_one_line(capsys, tmp_path, astronaut_path, device, fragment):
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", "--device", device)
+    assert code == 1 and fragment in _error_line(err)
+
+
+def test_eval_with_an_unknown_metric_is_one_line(capsys, tmp_path, astronaut, astronaut_path):
+    from idvid.video import write_video
+
+    video = write_video(np.repeat(astronaut[None], 2, axis=0), tmp_path / "v.mp4", fps=8)
+    code, _, err = _run(capsys, "eval", video, "--face", astronaut_path, "--metrics", "nope")
+    assert code == 1 and "unknown metric 'nope'" in _error_line(err)

@@ -63,7 +63,7 @@ PRESETS: dict[str, Preset] = {
                family="wan", repo_id="Wan-AI/Wan2.1-T2V-1.3B-Diffusers", defaults=_WAN_DEFAULTS),
         Preset("wan2.1-14b", "dit", "Wan2.1 T2V 14B with an identity adapter",
                family="wan", repo_id="Wan-AI/Wan2.1-T2V-14B-Diffusers",
-               defaults={**_WAN_DEFAULTS, "height": 720, "width": 1280, "guidance_scale": 5.0}),
+               defaults={**_WAN_DEFAULTS, "height": 720, "width": 1280}),
         # Wan 2.2's two-expert 14B: high-noise and low-noise transformers, one adapter each.
         Preset("wan2.2-t2v-a14b", "dit", "Wan2.2 T2V A14B (two experts) with an identity adapter per expert",
                family="wan", repo_id="Wan-AI/Wan2.2-T2V-A14B-Diffusers",

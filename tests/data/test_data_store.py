@@ -91,3 +91,14 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(StoreError, match="uint8"):
         store.write_clip("a", _frames(2).astype(np.float32), _refs(1), {}, 0, 4)
     assert len(store) == 0
+
+
+def test_a_corrupt_index_is_a_store_error(tmp_path):
+    import pytest
+
+    from idvid.data.store import ClipStore, StoreError
+
+    store = ClipStore(tmp_path)
+    (tmp_path / "index.jsonl").write_text("{not json\n")
+    with pytest.raises(StoreError, match="index.jsonl is corrupt"):
+        store.clips()

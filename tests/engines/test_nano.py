@@ -87,3 +87,8 @@ def test_idle_prompts_sway_instead_of_freezing(nano, astronaut_obs):
     again = nano.controls("a portrait of a woman", astronaut_obs.pose, num_frames=49, seed=0, num_inference_steps=2)
     other = nano.controls("a portrait of a woman", astronaut_obs.pose, num_frames=49, seed=1, num_inference_steps=2)
     assert np.array_equal(track.values, again.values) and not np.array_equal(track.values, other.values)
+
+
+def test_zero_motion_steps_are_refused_not_replaced(nano, astronaut_path):
+    with pytest.raises(GenerationError, match="num_inference_steps must be >= 1"):
+        nano(prompt="a person nods", faces=[astronaut_path], **{**FAST, "num_inference_steps": 0})

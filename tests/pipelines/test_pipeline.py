@@ -163,3 +163,15 @@ def test_long_prompt_warns_what_is_ignored(tiny, astronaut_obs, caplog):
     with caplog.at_level(logging.WARNING, logger="idvid"):
         tiny(prompt="a person walks " * 40, faces=[astronaut_obs], **FAST)
     assert "the prompt is 601 tokens long; the text encoder reads the first 256 and ignores the rest" in caplog.text
+
+
+@pytest.mark.parametrize("photo_size", [(1000, 996), (600, 512), (333, 777)])
+def test_image_condition_photo_is_cropped_to_exactly_the_video_size(photo_size):
+    photo = np.zeros((*photo_size, 3), np.uint8)
+    image = IDVideoPipeline._reference_image(photo, 64, 96)
+    assert image.shape == (1, 3, 64, 96)
+
+
+def test_non_dit_preset_refuses_diffusers_loading_options():
+    with pytest.raises(GenerationError, match="nano is not a diffusers pipeline; it takes no torch_dtype"):
+        IDVideoPipeline.from_pretrained("nano", torch_dtype=torch.float16)

@@ -153,7 +153,10 @@ class ClipStore:
         Reads ``index.jsonl`` when present and ``use_index``, the sidecars otherwise."""
         index = self.root / INDEX_NAME
         if use_index and index.is_file():
-            metas = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+            try:
+                metas = [json.loads(line) for line in index.read_text().splitlines() if line.strip()]
+            except ValueError as e:
+                raise StoreError(f"{index} is corrupt ({e}); rebuild it with ClipStore.rebuild_index()") from None
         else:
             metas = [self.read_meta(p) for p in self._sidecars()]
         metas.sort(key=lambda m: m["clip_id"])
@@ -171,8 +174,11 @@ class ClipStore:
 
     def read_refs(self, clip_id: str) -> dict[str, np.ndarray]:
         path = self._locate(clip_id).with_suffix("").with_suffix(".refs.npz")
-        with np.load(path) as data:
-            return {k: data[k] for k in REF_KEYS}
+        try:
+            with np.load(path) as data:
+                return {k: data[k] for k in REF_KEYS}
+        except (OSError, ValueError, KeyError) as e:
+            raise StoreError(f"{path}: unreadable reference views ({e})") from None
 
     def video_path(self, clip_id: str) -> Path:
         return self._locate(clip_id).with_suffix(".mp4")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from importlib import import_module
 from pathlib import Path
 
-from idvid.errors import ModelFileError
+from idvid.errors import GenerationError, ModelFileError
 
 # engine kind -> "module:Class"
 ENGINES: dict[str, str] = {
@@ -61,8 +61,22 @@ def engine_kind(model: str) -> str:
 
 def load_engine(model: str, device: str | None = None):
     """Load the engine for a preset name or a model directory, on ``device`` (default: CPU)."""
+    if device:
+        check_device(device)
     engine = engine_class(engine_kind(model)).from_pretrained(model)
     return engine.to(device) if device else engine
+
+
+def check_device(device: str) -> None:
+    """GenerationError for a device torch does not know or this machine does not have."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise GenerationError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise GenerationError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
 
 
 __all__ = ["ENGINES", "GenerationOptions", "engine_class", "engine_kind", "load_engine"]

@@ -265,10 +265,7 @@ def _generate(engine, suite: Suite, item: SuiteItem, out_dir: Path) -> None:
 
 
 def _analyze_references(face, models) -> list:
-    photos = [str(p) for p in face.photos]
-    if len(photos) == 1:
-        return [models.analyzer.analyze(photos[0], face.face_index)]
-    return models.analyzer.analyze_set(photos, face.face_index)
+    return models.analyzer.references([str(p) for p in face.photos], face.face_index)
 
 
 def _evaluate(suite: Suite, item: SuiteItem, out_dir: Path, references: list, models) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from idvid.errors import GenerationError
 from idvid.eval.context import NUM_SAMPLED_FRAMES, EvalContext, Series
 from idvid.eval.models import EvalModels, ModelPaths
 from idvid.eval.registry import METRICS, resolve_metrics
@@ -108,7 +109,7 @@ def evaluate_video(
     start = time.perf_counter()
     selected = resolve_metrics(metrics)  # 1. fail fast on unknown names
     if not isinstance(prompt, str):
-        raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+        raise GenerationError(f"prompt must be a string, got {type(prompt).__name__}")
     if models is None or isinstance(models, ModelPaths):
         models = EvalModels(models)
     timings: dict[str, float] = {}
@@ -207,31 +208,17 @@ def _load_frames(video, fps: float | None) -> tuple[np.ndarray, float | None, st
     frames = np.asarray(video) if not hasattr(video, "detach") else video
     if isinstance(frames, np.ndarray) and frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[-1] == 3:
         if frames.shape[0] < 1:
-            raise ValueError("the video has no frames")
+            raise GenerationError("the video has no frames")
         return np.ascontiguousarray(frames), fps, None
     shape = getattr(frames, "shape", None)
-    raise ValueError(
+    raise GenerationError(
         f"video must be a file path, a VideoClip or (T, H, W, 3) uint8 frames, got "
         f"{type(video).__name__} {shape}; convert model outputs with idvid.video.to_uint8"
     )
 
 
 def _analyze_references(photos, models: EvalModels, face_index: int | None) -> list:
-    from idvid.face.observation import FaceObservation
-
-    single = isinstance(photos, (str, os.PathLike, FaceObservation)) or (
-        isinstance(photos, np.ndarray) and photos.ndim in (2, 3)
-    ) or hasattr(photos, "getpixel")  # a PIL image
-    photos = [photos] if single else list(photos)
-    if not photos:
-        raise ValueError("at least one reference photo is needed")
-    if all(isinstance(p, FaceObservation) for p in photos):
-        return photos
-    if not any(isinstance(p, FaceObservation) for p in photos):
-        if len(photos) == 1:
-            return [models.analyzer.analyze(photos[0], face_index)]
-        return models.analyzer.analyze_set(photos, face_index)
-    return [p if isinstance(p, FaceObservation) else models.analyzer.analyze(p, face_index) for p in photos]
+    return models.analyzer.references(photos, face_index)
 
 
 def _finite_or_none(value: float):

@@ -176,6 +176,14 @@ class FaceAnalyzer:
             raise FaceError("; ".join(problems))
         return observations
 
+    def references(self, faces, face_index: int | None = None) -> list[FaceObservation]:
+        """A reference set: one photo or several of one person (paths, arrays, PIL images, or
+        ready FaceObservations, which are kept as they are) -> observations."""
+        faces = as_face_list(faces)
+        photos = [f for f in faces if not isinstance(f, FaceObservation)]
+        analysed = iter(self.analyze_set(photos, face_index) if photos else [])
+        return [f if isinstance(f, FaceObservation) else next(analysed) for f in faces]
+
     def annotate(
         self,
         image: PhotoSource,
@@ -213,6 +221,17 @@ def _per_photo(face_index: int | Sequence[int | None] | None, count: int) -> lis
     if len(indices) != count:
         raise FaceError(f"got {len(indices)} face indices for {count} photos")
     return indices
+
+
+def as_face_list(faces) -> list:
+    """One face input or a sequence of them -> a non-empty list."""
+    single = isinstance(faces, (str, Path, FaceObservation)) or hasattr(faces, "getpixel") or (
+        isinstance(faces, np.ndarray) and faces.ndim in (2, 3)
+    )
+    faces = [faces] if single else list(faces)
+    if not faces:
+        raise FaceError("give at least one reference face photo")
+    return faces
 
 
 @functools.lru_cache(maxsize=4)

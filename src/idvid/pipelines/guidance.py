@@ -2,7 +2,9 @@
 
 With u = no text and no identity, t = text only, f = text and identity:
     prediction = u + text_scale * (t - u) + identity_scale * (f - t)
-Rows whose scale is 1 add nothing, so they are not computed.
+A row is skipped when its scale is 1: with text_scale 1 the text-only row stands in for u
+(pure identity guidance); with identity_scale 1 the full row stands in for t, which gives
+plain classifier-free guidance u + text_scale * (f - u) on the fully conditioned row.
 """
 
 from __future__ import annotations

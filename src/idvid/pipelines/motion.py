@@ -151,7 +151,7 @@ class MotionGenerator:
         Returns:
             ControlTrack of (num_frames, 16).
         """
-        steps = int(num_inference_steps or self.defaults["num_inference_steps"])
+        steps = int(self.defaults["num_inference_steps"] if num_inference_steps is None else num_inference_steps)
         scale = float(self.defaults["guidance_scale"] if guidance_scale is None else guidance_scale)
         pose = _check_inputs(prompt, reference_pose, num_frames, steps)
         model = self.motion_model

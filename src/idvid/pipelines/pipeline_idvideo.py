@@ -8,6 +8,7 @@ guidance -> VAE decode -> frames.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from diffusers import DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 
 from idvid.errors import GenerationError, IdvidError, ModelFileError
+from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
@@ -110,6 +112,8 @@ class IDVideoPipeline(DiffusionPipeline):
         if source in PRESETS and PRESETS[source].engine != "dit" and not Path(source).is_dir():
             from idvid.engines import load_engine
 
+            if kwargs:
+                raise GenerationError(f"{source} is not a diffusers pipeline; it takes no {', '.join(kwargs)}")
             return load_engine(source)
         if source in PRESETS and not Path(source).is_dir():
             pipe = cls._from_preset(source, **kwargs)
@@ -186,16 +190,6 @@ class IDVideoPipeline(DiffusionPipeline):
             self._face_analyzer = FaceAnalyzer()
         return self._face_analyzer
 
-    def analyze_faces(self, faces: Sequence[FaceInput], face_index: int | None = None) -> list[FaceObservation]:
-        """Photos (or ready observations) of one person -> observations; checks they agree."""
-        if isinstance(faces, (str, Path, np.ndarray, FaceObservation)):
-            faces = [faces]
-        if not faces:
-            raise GenerationError("give at least one reference face photo")
-        if all(isinstance(f, FaceObservation) for f in faces):
-            return list(faces)
-        return self.face_analyzer.analyze_set(list(faces), face_index=face_index)
-
     @torch.no_grad()
     def encode_faces(self, observations: Sequence[FaceObservation]) -> torch.Tensor:
         """Observations of one person -> identity tokens (1, K, D)."""
@@ -246,7 +240,8 @@ class IDVideoPipeline(DiffusionPipeline):
         image = torch.tensor(load_photo(photo)).permute(2, 0, 1).float()[None] / 127.5 - 1
         _, _, h, w = image.shape
         scale = max(height / h, width / w)
-        image = torch.nn.functional.interpolate(image, scale_factor=scale, mode="bilinear", antialias=True)
+        size = (max(height, math.ceil(h * scale)), max(width, math.ceil(w * scale)))  # never a pixel short
+        image = torch.nn.functional.interpolate(image, size=size, mode="bilinear", antialias=True)
         top = (image.shape[2] - height) // 2
         left = (image.shape[3] - width) // 2
         return image[:, :, top : top + height, left : left + width]
@@ -326,8 +321,8 @@ class IDVideoPipeline(DiffusionPipeline):
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
 
         # 2. Identity: faces -> tokens -> per-layer keys/values, once for the whole video.
-        face_list = [faces] if isinstance(faces, (str, Path, np.ndarray, FaceObservation)) else list(faces)
-        observations = self.analyze_faces(face_list, face_index)
+        face_list = as_face_list(faces)
+        observations = self.face_analyzer.references(face_list, face_index)
         identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
         experts = self._experts(identity)  # per expert: (transformer, adapter, kv), kv computed once

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from idvid.data.motion_actions import CLIP_SECONDS, head_sway
 from idvid.errors import GenerationError, ModelFileError
+from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
 from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir
 from idvid.pipelines.output import VideoOutput
@@ -114,14 +115,14 @@ class NanoPipeline:
         opt = self._options(num_frames, height, width, fps)
         seed = 0 if seed is None else int(seed)
         # 2. The person: the most frontal, sharpest reference is the texture.
-        photos = [faces] if isinstance(faces, (str, Path, np.ndarray, FaceObservation)) else list(faces)
-        observations = self._observations(photos, face_index)
+        photos = as_face_list(faces)
+        observations = self.face_analyzer.references(photos, face_index)
         best = max(range(len(observations)), key=lambda i: _texture_score(observations[i]))
         portrait = Portrait.from_observation(self._image(photos[best], observations[best]), observations[best])
         pose = observations[best].pose
         # 3. Text -> motion and scene; then draw every frame.
         scene = scene_from_text(prompt)
-        steps = int(num_inference_steps or self.motion.defaults["num_inference_steps"])
+        steps = self.motion.defaults["num_inference_steps"] if num_inference_steps is None else int(num_inference_steps)
         with tqdm(total=steps + opt["num_frames"], desc="nano", unit="step", **self._progress_config) as bar:
             def advance(done: int, total: int) -> None:
                 bar.update(1)
@@ -162,13 +163,6 @@ class NanoPipeline:
         if opt["fps"] < 1:
             raise GenerationError(f"fps must be at least 1 (got {opt['fps']})")
         return opt
-
-    def _observations(self, photos: list, face_index: int | None) -> list[FaceObservation]:
-        if not photos:
-            raise GenerationError("give at least one reference face photo")
-        if all(isinstance(p, FaceObservation) for p in photos):
-            return photos
-        return self.face_analyzer.analyze_set(photos, face_index=face_index)
 
     @staticmethod
     def _image(photo: FaceInput, observation: FaceObservation) -> np.ndarray:

@@ -57,8 +57,6 @@ class BackboneFamily(ABC):
 
     name: str
     transformer_class: str
-    vae_class: str
-    text_encoder_class: str
     default_max_text_length: int
     # Keep the text encoder's padding positions as zeros (Wan) or as encoded pads (CogVideoX).
     zero_text_padding: bool

@@ -10,8 +10,6 @@ from idvid.models.backbones.base import BackboneFamily, VideoGeometry
 class CogVideoXFamily(BackboneFamily):
     name = "cogvideox"
     transformer_class = "CogVideoXTransformer3DModel"
-    vae_class = "AutoencoderKLCogVideoX"
-    text_encoder_class = "T5EncoderModel"
     default_max_text_length = 226
     zero_text_padding = False
 

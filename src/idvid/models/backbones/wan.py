@@ -10,8 +10,6 @@ from idvid.models.backbones.base import BackboneFamily, VideoGeometry
 class WanFamily(BackboneFamily):
     name = "wan"
     transformer_class = "WanTransformer3DModel"
-    vae_class = "AutoencoderKLWan"
-    text_encoder_class = "UMT5EncoderModel"
     default_max_text_length = 512
     zero_text_padding = True
 

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 
 from idvid.eval.bench_summary import summarize_run
-from idvid.eval.run_files import write_rows
 from idvid.eval.fid import frechet_distance_from_features
+from idvid.eval.run_files import write_rows
 from idvid.eval.suites import SUITES_DIR, load_suite, packaged_suites
 
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from eval_helpers import export_tiny_onnx
 
 from idvid.eval import ModelPaths, evaluate_video

@@ -8,7 +8,6 @@ from importlib.util import find_spec
 
 import numpy as np
 import pytest
-
 from eval_helpers import jitter_clip
 
 from idvid.eval import EvalResult, evaluate_video, format_result

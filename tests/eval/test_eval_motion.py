@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eval_helpers import rotated_clip, translated_clip
 
 from idvid.eval import evaluate_video

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eval_helpers import export_tiny_onnx
 
 from idvid.errors import ModelFileError

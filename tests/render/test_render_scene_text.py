@@ -1,7 +1,7 @@
 import pytest
 
-from idvid.render.scene_text import scene_from_text
 from idvid.render.scene import NAMED_COLOURS, SCENE_DEFAULTS
+from idvid.render.scene_text import scene_from_text
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from video_helpers import encode_raw, quadrant_frame, smooth_clip, write_wav
+
 from idvid.errors import VideoError
 from idvid.video import VideoClip, iter_frames, read_video, write_video
 

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from video_helpers import smooth_clip
+
 from idvid.errors import GenerationError, IdvidError
 from idvid.video import read_video, write_video
 

@@ -77,8 +77,19 @@ from idvid.atomic import atomic_output
 from idvid.errors import IdvidError
 from idvid.eval.bench_summary import format_summary, summarize_run
 from idvid.eval.run_files import (
-    ITEMS_DIR, METRICS_FILE, REPORT_FILE, RUN_FILE, SUMMARY_FILE, VIDEOS_DIR, cell, item_file, now, read_json,
-    read_rows, write_rows, write_text,
+    ITEMS_DIR,
+    METRICS_FILE,
+    REPORT_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    VIDEOS_DIR,
+    cell,
+    item_file,
+    now,
+    read_json,
+    read_rows,
+    write_rows,
+    write_text,
 )
 from idvid.eval.suites import Suite, SuiteError, SuiteItem, load_suite
 

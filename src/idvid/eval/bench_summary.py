@@ -9,6 +9,7 @@ import numpy as np
 
 from idvid.eval.run_files import METRICS_FILE, RUN_FILE, column, item_file, metric_columns, read_json, read_rows
 
+
 def summarize_run(run_dir: str | Path) -> dict:
     """summary.json content for a run folder, computed from metrics.csv and items/ only."""
     from idvid.eval.registry import METRICS, metric_names

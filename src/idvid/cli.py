@@ -166,6 +166,23 @@ def _prepare_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="delete an earlier dataset in OUT and start again")
 
 
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train the identity adapter (or a tiny backbone) from a YAML config",
+                       description="Train from a YAML config (a file, or a shipped name such as `tiny`).")
+    p.add_argument("config", help="training YAML, or the name of a shipped config (tiny)")
+    p.add_argument("--out", default="runs/train", help="output folder for checkpoints, logs and final/")
+    p.add_argument("--resume", action="store_true", help="continue from the latest complete checkpoint in --out")
+
+
+def cmd_train(args) -> None:
+    from idvid.training.config import load_config
+    from idvid.training.trainer import train
+
+    result = train(load_config(args.config), args.out, resume=args.resume)
+    if result["final"] is not None:
+        print(f"step {result['step']}: saved {result['final']}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idvid",
@@ -181,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_parser(sub)
     _synth_parser(sub)
     _prepare_parser(sub)
+    _train_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     return parser
@@ -284,7 +302,7 @@ def cmd_info(args) -> None:
 
 
 COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
-            "synth": cmd_synth, "prepare": cmd_prepare}
+            "synth": cmd_synth, "prepare": cmd_prepare, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,129 @@
+"""Typed training config, loaded from YAML: ``model``, ``data`` and ``train`` sections.
+
+Model dimensions are not here: they live in the model's saved config (``model`` is a preset
+name or a diffusers-format directory). Relative paths resolve against the YAML file's folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from idvid.errors import IdvidError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+@dataclass
+class DataConfig:
+    root: str = ""
+    split: str = "train"
+    num_frames: int = 5
+    num_refs: int = 3
+    caption_dropout: float = 0.1
+    identity_dropout: float = 0.1
+    synthesize_if_missing: bool = False  # make a tiny synthetic store at `root` when it does not exist
+
+
+@dataclass
+class TrainSection:
+    trainable: str = "adapter"  # "adapter": face_encoder + id_adapter; "all": + transformer
+    steps: int = 100
+    batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 50
+    seed: int = 0
+    mixed_precision: str = "no"  # "no" | "bf16" | "fp16"
+    gradient_checkpointing: bool = False
+    ema_decay: float = 0.0  # 0 disables EMA
+    timestep_sampling: str = "logit_normal"  # flow backbones: "uniform" | "logit_normal"
+    log_every: int = 1
+
+
+@dataclass
+class TrainConfig:
+    model: str = "tiny"
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainSection = field(default_factory=TrainSection)
+
+    def validate(self) -> TrainConfig:
+        t = self.train
+        checks = [
+            (t.trainable in ("adapter", "all"), f"train.trainable must be 'adapter' or 'all', got {t.trainable!r}"),
+            (t.mixed_precision in ("no", "bf16", "fp16"),
+             f"train.mixed_precision must be no, bf16 or fp16, got {t.mixed_precision!r}"),
+            (t.timestep_sampling in ("uniform", "logit_normal"),
+             f"train.timestep_sampling must be uniform or logit_normal, got {t.timestep_sampling!r}"),
+            (t.steps >= 1 and t.batch_size >= 1 and t.checkpoint_every >= 1 and t.gradient_accumulation_steps >= 1,
+             "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
+            (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
+            (bool(self.data.root), "data.root is required"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise IdvidError(message)
+        return self
+
+
+def _build(cls, values: dict, where: str):
+    if not isinstance(values, dict):
+        raise IdvidError(f"{where or 'the config'} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise IdvidError(f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+                         f"known: {', '.join(where + k for k in fields)}")
+    kwargs = {}
+    for name, value in values.items():
+        default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING \
+            else fields[name].default
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = _build(type(default), value or {}, f"{where}{name}.")
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise IdvidError(f"{where}{name} must be true or false, got {value!r}")
+            kwargs[name] = value
+        elif isinstance(default, (int, float)):
+            try:
+                kwargs[name] = type(default)(value)
+            except (TypeError, ValueError):
+                raise IdvidError(f"{where}{name} must be a number, got {value!r}") from None
+            if isinstance(default, int) and kwargs[name] != value:
+                raise IdvidError(f"{where}{name} must be an integer, got {value!r}")
+        else:
+            kwargs[name] = str(value)
+    return cls(**kwargs)
+
+
+def from_dict(values: dict, base_dir: Path | None = None) -> TrainConfig:
+    config = _build(TrainConfig, values, "")
+    root = Path(config.data.root).expanduser()
+    if base_dir is not None and config.data.root and not root.is_absolute():
+        root = base_dir / root
+    config.data.root = str(root) if config.data.root else ""
+    model = Path(config.model).expanduser()
+    if base_dir is not None and not model.is_absolute() and (base_dir / model).is_dir():
+        config.model = str(base_dir / model)
+    return config.validate()
+
+
+def load_config(path_or_name: str | Path) -> TrainConfig:
+    """A YAML file, or the name of a shipped config (``tiny`` -> training/configs/tiny.yaml)."""
+    import yaml
+
+    path = Path(path_or_name).expanduser()
+    if not path.is_file() and (CONFIG_DIR / f"{path_or_name}.yaml").is_file():
+        path = CONFIG_DIR / f"{path_or_name}.yaml"
+    if not path.is_file():
+        shipped = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+        raise IdvidError(f"no training config {path_or_name} (a YAML file, or one of: {shipped})")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise IdvidError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    return from_dict(values, base_dir=path.resolve().parent)

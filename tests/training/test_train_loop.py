@@ -1,0 +1,115 @@
+"""Training loop on the tiny backbone and a tiny synthetic clip store."""
+
+import shutil
+
+import pytest
+import torch
+
+from idvid.errors import IdvidError, ModelFileError
+from idvid.training.checkpoint import latest_checkpoint
+from idvid.training.config import from_dict, load_config
+from idvid.training.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from idvid.data.synth import synthesize
+
+    root = tmp_path_factory.mktemp("store") / "clips"
+    synthesize(root, identities=1, clips_per_identity=2, seed=0, size=64, num_frames=9,
+               heldout_fraction=0.0, progress=False)
+    return root
+
+
+def _config(store, **train):
+    values = dict(trainable="all", steps=4, batch_size=1, lr=1e-3, checkpoint_every=2, ema_decay=0.9, seed=0)
+    values.update(train)
+    return from_dict({"model": "tiny", "data": {"root": str(store), "num_frames": 5, "identity_dropout": 0.3},
+                      "train": values})
+
+
+def _weights(trainer):
+    return {f"{n}.{k}": v.detach().clone() for n, m in trainer.modules.items() for k, v in m.state_dict().items()}
+
+
+def test_overfits_a_fixed_batch(store):
+    trainer = Trainer(_config(store, lr=3e-3, ema_decay=0.0, max_grad_norm=0.0), store.parent / "overfit")
+    batch = trainer.batch(0)
+    losses = [trainer.train_step(batch, torch.Generator().manual_seed(0)) for _ in range(40)]
+    print("overfit losses", losses[0], losses[-1])
+    assert losses[-1] < losses[0] / 3
+
+
+def test_resume_reproduces_an_uninterrupted_run(store, tmp_path):
+    straight = Trainer(_config(store), tmp_path / "a")
+    straight.train(progress=False)
+    first = Trainer(_config(store), tmp_path / "b")
+    first.train(until=2, progress=False)
+    resumed = Trainer(_config(store), tmp_path / "b")
+    assert resumed.resume() and resumed.step == 2
+    resumed.train(progress=False)
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(x, y) for x, y in zip(straight.ema.shadow_params, resumed.ema.shadow_params))
+    assert any(not torch.equal(a[k], v) for k, v in _weights(Trainer(_config(store), tmp_path / "c")).items())
+
+
+def test_checkpoints_are_safetensors_atomic_and_checked(store, tmp_path):
+    trainer = Trainer(_config(store), tmp_path)
+    trainer.train(progress=False)
+    ckpt = tmp_path / "ckpt-4"
+    for name in ("face_encoder", "id_adapter", "transformer"):
+        assert (ckpt / name / "diffusion_pytorch_model.safetensors").is_file()
+    assert not list(ckpt.rglob("*.bin"))
+    # a leftover temp folder of an interrupted write is ignored
+    shutil.copytree(ckpt, tmp_path / ".ckpt-6.tmp-dead")
+    assert latest_checkpoint(tmp_path) == ckpt
+    # a truncated weights file is one clear error
+    weights = ckpt / "id_adapter" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ModelFileError, match="ckpt-4"):
+        Trainer(_config(store), tmp_path).resume()
+
+
+def test_final_pipeline_loads_and_generates(store, tmp_path, astronaut_obs):
+    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+
+    result = Trainer(_config(store, steps=2), tmp_path).train(progress=False)
+    assert (tmp_path / "train_log.csv").read_text().count("\n") == 3
+    pipe = IDVideoPipeline.from_pretrained(result["final"])
+    assert pipe.config.weights_trained
+    out = pipe(prompt="a person nods", faces=[astronaut_obs], num_frames=5, height=32, width=32,
+               num_inference_steps=2, seed=0)
+    assert out.frames.shape == (5, 32, 32, 3)
+
+
+def test_config_errors_are_one_line(tmp_path):
+    assert load_config("tiny").train.trainable == "all"
+    for name in ("cogvideox-5b-i2v", "wan2.1-1.3b", "wan2.1-14b"):
+        assert load_config(name).model == name
+    with pytest.raises(IdvidError, match="unknown config key.*train.lrr"):
+        from_dict({"data": {"root": "x"}, "train": {"lrr": 1}})
+    with pytest.raises(IdvidError, match="mixed_precision"):
+        from_dict({"data": {"root": "x"}, "train": {"mixed_precision": "fp8"}})
+
+
+def test_cogvideox_v_prediction_step_runs(store, tmp_path):
+    from idvid.training.losses import objective
+
+    trainer = Trainer(from_dict({"model": "tiny-cogvideox", "data": {"root": str(store), "num_frames": 5,
+                                                                          "identity_dropout": 0.0},
+                                 "train": {"trainable": "adapter", "steps": 1}}), tmp_path)
+    assert objective(trainer.pipe.scheduler) == "v"
+    before = _weights(trainer)
+    loss = trainer.train_step(trainer.batch(0), torch.Generator().manual_seed(0))
+    assert loss > 0
+    after = _weights(trainer)
+    assert not torch.equal(before["id_adapter.gate"], after["id_adapter.gate"])  # the adapter learns
+    assert set(trainer.modules) == {"face_encoder", "id_adapter"}  # backbone frozen
+
+
+def test_cli_parses_train():
+    from idvid.cli import build_parser
+
+    args = build_parser().parse_args(["train", "tiny", "--resume", "--out", "x"])
+    assert args.command == "train" and args.resume and args.out == "x"

@@ -59,25 +59,20 @@ def _capped(amplitude: float, sign: int, reference: float, limit: float, floor: 
 Realiser = Callable[..., tuple[dict[str, np.ndarray], dict]]
 
 
-def _turn(rng, t, start, end, step, ref):
-    sign = 1 if step.action == "turn_left" else -1
-    amplitude = _capped(rng.uniform(24, 32), sign, ref[0], 50.0, 22.0)
+# action -> (control, reference-pose axis, sign, amplitude range, |absolute| cap, floor), degrees
+_HOLDS = {
+    "turn_left": ("yaw", 0, 1, (24, 32), 50.0, 22.0), "turn_right": ("yaw", 0, -1, (24, 32), 50.0, 22.0),
+    "look_up": ("pitch", 1, 1, (16, 22), 35.0, 15.0), "look_down": ("pitch", 1, -1, (16, 22), 35.0, 15.0),
+    "tilt_left": ("roll", 2, 1, (13, 20), 35.0, 13.0), "tilt_right": ("roll", 2, -1, (13, 20), 35.0, 13.0),
+}
+
+
+def _hold(rng, t, start, end, step, ref):
+    """Turn, look or tilt: ease to a capped angle on one axis, hold, maybe come back."""
+    control, axis, sign, (low, high), cap, floor = _HOLDS[step.action]
+    amplitude = _capped(rng.uniform(low, high), sign, ref[axis], cap, floor)
     curve, params = _reach(t, rng, start, end, sign * amplitude, step.returns, _SPEED.get(step.modifier, 1.0))
-    return {"yaw": curve}, {"amplitude": sign * amplitude, **params}
-
-
-def _look(rng, t, start, end, step, ref):
-    sign = 1 if step.action == "look_up" else -1
-    amplitude = _capped(rng.uniform(16, 22), sign, ref[1], 35.0, 15.0)
-    curve, params = _reach(t, rng, start, end, sign * amplitude, step.returns, _SPEED.get(step.modifier, 1.0))
-    return {"pitch": curve}, {"amplitude": sign * amplitude, **params}
-
-
-def _tilt(rng, t, start, end, step, ref):
-    sign = 1 if step.action == "tilt_left" else -1
-    amplitude = _capped(rng.uniform(13, 20), sign, ref[2], 35.0, 13.0)
-    curve, params = _reach(t, rng, start, end, sign * amplitude, step.returns, _SPEED.get(step.modifier, 1.0))
-    return {"roll": curve}, {"amplitude": sign * amplitude, **params}
+    return {control: curve}, {"amplitude": sign * amplitude, **params}
 
 
 def _face_camera(rng, t, start, end, step, ref):
@@ -233,8 +228,8 @@ def _light_shift(rng, t, start, end, step, ref):
 
 
 REALISERS: dict[str, Realiser] = {
-    "turn_left": _turn, "turn_right": _turn, "face_camera": _face_camera, "look_up": _look, "look_down": _look,
-    "nod": _nod, "shake": _shake, "tilt_left": _tilt, "tilt_right": _tilt, "look_around": _look_around,
+    **dict.fromkeys(_HOLDS, _hold), "face_camera": _face_camera,
+    "nod": _nod, "shake": _shake, "look_around": _look_around,
     "smile": _smile, "laugh": _laugh, "talk": _talk, "open_mouth": _open_mouth, "surprise": _surprise,
     "frown": _frown, "raise_brows": _raise_brows, "blink": _blink, "lean_in": _lean, "lean_out": _lean,
     "sway": _sway,

@@ -220,14 +220,16 @@ class IDVideoPipeline(DiffusionPipeline):
     def encode_prompt(self, prompts: list[str]) -> torch.Tensor:
         """prompts -> text embeddings (B, L, D); warns when a prompt is cut to fit the encoder."""
         max_length = self.config.max_text_length
-        for prompt in dict.fromkeys(prompts):  # each distinct prompt once
+        distinct = list(dict.fromkeys(prompts))  # guidance rows repeat the prompt: encode it once
+        for prompt in distinct:
             needed = count_tokens(self.tokenizer, prompt)
             if needed > max_length:
                 logger.warning(
                     "the prompt is %d tokens long; the text encoder reads the first %d and ignores the rest",
                     needed, max_length,
                 )
-        return encode_text(self.text_encoder, self.tokenizer, prompts, max_length, self.family.zero_text_padding)
+        embeds = encode_text(self.text_encoder, self.tokenizer, distinct, max_length, self.family.zero_text_padding)
+        return embeds[[distinct.index(p) for p in prompts]]
 
     @staticmethod
     def _reference_image(face: FaceInput, height: int, width: int) -> torch.Tensor:

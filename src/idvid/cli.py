@@ -151,15 +151,20 @@ def _prepare_parser(sub) -> None:
     p = sub.add_parser(
         "prepare", help="cut real videos into training clips with face references (clip store format)",
         description="Decode every video in SRC, cut it into shots, keep shots where one face dominates, crop them "
-        "around that face and write clips with multi-view face references into OUT (the format `idvid synth` "
-        "writes). Rerunning resumes from OUT's ledger; unusable videos are listed with the reason.",
+        "around that face to the size bucket whose shape best fits the video (square, landscape or portrait) and "
+        "write clips with multi-view face references into OUT (the format `idvid synth` writes). Rerunning resumes "
+        "from OUT's ledger; unusable videos are listed with the reason.",
     )
     p.add_argument("src", type=Path, metavar="SRC", help="a video file or a folder of videos")
     p.add_argument("out", type=Path, metavar="OUT", help="dataset folder")
     p.add_argument("--fps", type=float, default=8.0, help="frame rate of the clips (default: %(default)s)")
     p.add_argument("--frames", type=int, default=49, dest="clip_frames", metavar="T",
                    help="frames per clip (default: %(default)s)")
-    p.add_argument("--size", type=int, default=128, help="clip height and width in pixels (default: %(default)s)")
+    p.add_argument("--size", type=int, default=128,
+                   help="the default buckets hold about SIZE x SIZE pixels: SIZExSIZE and 4:3 and 5:3 landscape and "
+                   "portrait shapes, sides multiples of 16 (default: %(default)s)")
+    p.add_argument("--buckets", metavar="HxW,...",
+                   help="clip shapes to choose from instead, e.g. 128x128,96x160,160x96 (sides multiples of 16)")
     p.add_argument("--refs", type=int, default=3, dest="num_refs", metavar="K",
                    help="reference views per clip (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (default: %(default)s)")
@@ -284,12 +289,14 @@ def cmd_synth(args) -> None:
 
 
 def cmd_prepare(args) -> None:
+    from idvid.data.crop_buckets import parse_buckets
     from idvid.data.prepare import PrepareOptions, format_prepare_report, prepare
 
     if args.size < 32 or args.size % 2 or args.clip_frames < 2 or args.fps <= 0 or args.num_refs < 1:
         raise GenerationError("--size must be even and >= 32, --frames >= 2, --fps > 0, --refs >= 1")
+    buckets = parse_buckets(args.buckets) if args.buckets else ()
     options = PrepareOptions(fps=args.fps, clip_frames=args.clip_frames, min_clip_frames=min(17, args.clip_frames),
-                             size=args.size, num_refs=args.num_refs)
+                             size=args.size, num_refs=args.num_refs, buckets=buckets)
     report = prepare(args.src, args.out, options, workers=args.workers, progress=True, overwrite=args.overwrite)
     print(format_prepare_report(report))
     print(f"wrote {args.out} (index.jsonl, prepare_report.json)")

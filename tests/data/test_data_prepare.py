@@ -1,5 +1,6 @@
 """idvid prepare on videos made inside the test: a two-shot video with a cut, a faceless video,
-a corrupt file, an empty file, an audio-only file; resume from the ledger."""
+a corrupt file, an empty file, an audio-only file; resume from the ledger; landscape and portrait
+videos into size buckets of their shape."""
 
 from __future__ import annotations
 
@@ -17,13 +18,13 @@ from idvid.video import write_video
 OPTIONS = PrepareOptions(fps=8, clip_frames=12, min_clip_frames=8, size=96, num_refs=3, ref_candidates=6)
 
 
-def _render(photo, obs, frames=16, scene="solid"):
+def _render(photo, obs, frames=16, scene="solid", shape=(192, 192)):
     from idvid.render import ControlTrack, Portrait, PortraitRenderer, SceneSpec
 
     track = np.tile(ControlTrack.neutral(1).values, (frames, 1))
     track[:, 0] = np.linspace(-20, 20, frames)  # a head turn: references spread over yaw
     colour = "blue" if scene == "solid" else "red"
-    renderer = PortraitRenderer(Portrait.from_observation(photo, obs), (192, 192), SceneSpec("solid", colour))
+    renderer = PortraitRenderer(Portrait.from_observation(photo, obs), shape, SceneSpec("solid", colour))
     return renderer.render_track(ControlTrack(track), fps=8)
 
 
@@ -82,7 +83,7 @@ def test_prepare_keeps_faces_and_drops_the_rest(sources, tmp_path):
     embeddings = []
     for meta in metas:
         frames, refs, _ = store.read_clip(meta["clip_id"])
-        assert frames.shape[1:] == (96, 96, 3) and 8 <= len(frames) <= 12
+        assert frames.shape[1:] == (96, 96, 3) and 8 <= len(frames) <= 12  # a square source, the square bucket
         assert len(refs["crops"]) >= 2 and (refs["frame_indices"] >= 0).all()
         assert (refs["frame_indices"] < len(frames)).all()
         assert meta["face_stats"]["ref_frame_similarity_mean"] > 0.363
@@ -106,3 +107,24 @@ def test_captions_come_from_the_jsonl_index(tmp_path):
     (tmp_path / "captions.jsonl").write_text("{not json}\n")
     with pytest.raises(Exception, match="captions.jsonl:1"):
         read_captions(tmp_path, [tmp_path / "a.mp4"])
+
+
+def test_landscape_and_portrait_sources_get_buckets_of_their_shape(tmp_path, astronaut, astronaut_obs, analyzer):
+    src = tmp_path / "src"
+    src.mkdir()
+    write_video(_render(astronaut, astronaut_obs, 12, shape=(176, 304)), src / "landscape.mp4", fps=8)
+    write_video(_render(astronaut, astronaut_obs, 12, shape=(304, 176)), src / "portrait.mp4", fps=8)
+    report = prepare(src, tmp_path / "ds", OPTIONS, progress=False)
+    # default buckets of about 96 x 96 px: a 304:176 (1.73) source fits the 5:3 shapes best
+    assert report["buckets"] == {"128x80": 1, "80x128": 1}
+    store = ClipStore(tmp_path / "ds")
+    for meta in store.clips():
+        frames = store.read_frames(meta["clip_id"])
+        height, width = frames.shape[1:3]
+        assert (width > height) == meta["source"].endswith("landscape.mp4")
+        for frame in frames[[0, len(frames) // 2, -1]]:  # the face stays in the crop, at a usable size
+            faces = analyzer.detect(frame)
+            assert len(faces) == 1
+            x, y, w, h = faces[0].box
+            assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+            assert h >= OPTIONS.face_fraction * height * 0.8

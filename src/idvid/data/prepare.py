@@ -7,9 +7,12 @@ Per source video (a file, or every video file under a folder):
 2. cut into shots (:func:`idvid.data.shots.shot_boundaries`);
 3. per shot, faces detected every ``detect_every`` frames and tracked (IoU, then embedding); a shot
    is used only when one track dominates (:func:`idvid.data.shots.dominant_track`);
-4. each usable shot gives clips of ``clip_frames`` frames (consecutive windows), cropped to a
-   square around the dominant face (face height about ``face_fraction`` of the crop) and resized
-   to the ``size`` x ``size`` bucket;
+4. each usable shot gives clips of ``clip_frames`` frames (consecutive windows). The clip's size
+   bucket is the one whose aspect ratio best fits the source frame (``buckets``, by default
+   square, landscape and portrait shapes of about ``size`` x ``size`` pixels,
+   :mod:`idvid.data.crop_buckets`); the clip is the largest region of that aspect around the
+   dominant face that keeps the face at least ``face_fraction`` of its height, resized to the
+   bucket;
 5. K reference views are picked from analysed frames of the clip, spread over yaw bins; their
    ``frame_indices`` say which clip frames they are, and the training dataset never uses those
    frames as targets (so the clip holds more frames than one training window needs);
@@ -35,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from idvid.atomic import atomic_output
+from idvid.data.crop_buckets import bucket_name, check_buckets, choose_bucket, crop_box, crop_to_bucket, default_buckets
 from idvid.data.store import ClipStore
 from idvid.errors import FaceError, IdvidError, VideoError
 
@@ -55,6 +59,14 @@ class PrepareOptions:
     ref_candidates: int = 8
     detect_every: int = 2
     max_source_frames: int = 3000
+    buckets: tuple[tuple[int, int], ...] = ()  # (H, W) clip shapes; () = default_buckets(size)
+
+    def __post_init__(self):
+        if self.buckets:  # a bad list fails here, before any video is read
+            object.__setattr__(self, "buckets", check_buckets(self.buckets))
+
+    def bucket_shapes(self) -> tuple[tuple[int, int], ...]:
+        return self.buckets or default_buckets(self.size)
 
 
 def list_sources(src: str | os.PathLike) -> list[Path]:
@@ -93,29 +105,6 @@ def resample(frames: np.ndarray, src_fps: float, fps: float) -> np.ndarray:
         return np.arange(len(frames))
     count = int(np.floor((len(frames) - 1) * fps / src_fps)) + 1
     return np.unique(np.round(np.arange(count) * src_fps / fps).astype(int).clip(0, len(frames) - 1))
-
-
-def _crop_box(track, height: int, width: int, face_fraction: float) -> tuple[int, int, int]:
-    """A square (x0, y0, side) around the track's median face, inside the frame."""
-    boxes = np.stack(list(track.boxes.values()))
-    cx = float(np.median(boxes[:, 0] + boxes[:, 2] / 2))
-    cy = float(np.median(boxes[:, 1] + boxes[:, 3] / 2))
-    face = float(np.median(boxes[:, 3]))
-    side = int(min(height, width, max(32, round(face / face_fraction))))
-    x0 = int(np.clip(round(cx - side / 2), 0, width - side))
-    y0 = int(np.clip(round(cy - 0.45 * side), 0, height - side))
-    return x0, y0, side
-
-
-def _crop(frames: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
-    import cv2
-
-    x0, y0, side = box
-    out = np.empty((len(frames), size, size, 3), np.uint8)
-    for i, frame in enumerate(frames):
-        patch = frame[y0:y0 + side, x0:x0 + side]
-        out[i] = cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA if side > size else cv2.INTER_LINEAR)
-    return out
 
 
 def _references(clip: np.ndarray, analyzer, options: PrepareOptions) -> tuple[dict | None, dict]:
@@ -174,10 +163,11 @@ def prepare_source(path: Path, out: Path, slot: int, options: PrepareOptions, ca
     fps = min(options.fps, video.fps)
     analyzer, store = _analyzer(), ClipStore(out)
     height, width = frames.shape[1:3]
+    bucket = choose_bucket(height, width, options.bucket_shapes())
     number = slot * CLIPS_PER_SOURCE_SLOT
     for s, (start, end) in enumerate(shot_boundaries(frames)):
         shot = frames[start:end]
-        report = {"start": start, "end": end, "clips": 0, "reason": ""}
+        report = {"start": start, "end": end, "clips": 0, "reason": "", "bucket": bucket_name(bucket)}
         entry["shots"].append(report)
         if len(shot) < options.min_clip_frames:
             report["reason"] = "shot too short"
@@ -187,9 +177,9 @@ def prepare_source(path: Path, out: Path, slot: int, options: PrepareOptions, ca
         if track is None:
             report["reason"] = why
             continue
-        box = _crop_box(track, height, width, options.face_fraction)
+        box = crop_box(np.stack(list(track.boxes.values())), height, width, bucket, options.face_fraction)
         for k, c0 in enumerate(range(0, len(shot) - options.min_clip_frames + 1, options.clip_frames)):
-            clip = _crop(shot[c0:c0 + options.clip_frames], box, options.size)
+            clip = crop_to_bucket(shot[c0:c0 + options.clip_frames], box, bucket)
             refs, stats = _references(clip, analyzer, options)
             if refs is None:
                 report["reason"] = "too few analysable faces"
@@ -262,7 +252,8 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
     finally:
         if bar is not None:
             bar.close()
-    ClipStore(out).rebuild_index()
+    store = ClipStore(out)
+    store.rebuild_index()
     entries = [done[str(p)] for p in sources if str(p) in done]
     reasons: dict[str, int] = {}
     for e in entries:
@@ -271,7 +262,8 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
             reasons[key] = reasons.get(key, 0) + 1
     report = {"sources": len(sources), "kept": sum(e["status"] == "kept" for e in entries),
               "dropped": sum(e["status"] == "dropped" for e in entries), "drop_reasons": reasons,
-              "clips": sum(len(e["clips"]) for e in entries), "options": asdict(options),
+              "clips": sum(len(e["clips"]) for e in entries), "buckets": _bucket_counts(store),
+              "options": asdict(options),
               "uncaptioned": sorted(e["source"] for e in entries if e["status"] == "kept" and not e.get("caption")),
               "dropped_sources": {e["source"]: e["reason"] for e in entries if e["status"] == "dropped"}}
     with atomic_output(out / REPORT_NAME, overwrite=True) as tmp:
@@ -280,9 +272,19 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
     return report
 
 
+def _bucket_counts(store: ClipStore) -> dict[str, int]:
+    """Clips per "HxW" bucket in the store (what training will batch by)."""
+    counts: dict[str, int] = {}
+    for meta in store.clips():
+        counts[meta["bucket"]] = counts.get(meta["bucket"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def format_prepare_report(report: dict) -> str:
     lines = [(f"sources: {report['sources']}, kept {report['kept']}, dropped {report['dropped']}, "
               f"clips {report['clips']}")]
+    if report["buckets"]:
+        lines.append("  clips per bucket: " + ", ".join(f"{k} {n}" for k, n in report["buckets"].items()))
     for source, reason in sorted(report["dropped_sources"].items()):
         lines.append(f"  dropped {source}: {reason}")
     return "\n".join(lines)

@@ -1,0 +1,94 @@
+"""Render controls read back from face meshes: the inverse of what the renderer does to one.
+
+Every measure is relative to a *reference* mesh (a clip's first frame with a face), which plays
+the photo's part: the renderer moves a photo's head by controls relative to the photo, and these
+functions say which controls move the reference mesh to each frame's mesh. Meshes are MediaPipe's
+478 points in frame pixels, z on x's scale (:class:`idvid.face.FaceObservation`).
+
+- **Rotation**: R_ref^T R_t of the meshes' own axes (:func:`idvid.face.pose.face_axes`), split as
+  :func:`idvid.face.pose.rotation_to_pose` splits a pose, which is how the renderer composes
+  controls with the photo's pose (new axes = R_ref @ R(controls)). Signs are therefore
+  :class:`~idvid.render.controls.FrameControls`' own: yaw > 0 turns to the subject's left, pitch > 0
+  raises the chin, roll > 0 is clockwise in the image.
+- **Placement**: scale is the inter-ocular distance (3D, rigid, unmoved by expressions) over the
+  reference's. tx, ty: the renderer rotates the head about its pivot (top of the neck, see
+  :class:`~idvid.render.headframe.HeadFrame`), then scales the person about the skull centre and
+  shifts by face heights; so the pivot's move, less the scaling, over the reference face height.
+- **Expressions**: landmark features (mouth corners and lips against the nose base, lid gaps, brow
+  heights against the eye corners; in each mesh's own head frame, over its inter-ocular distance)
+  are projected by least squares onto what the renderer's own expression model
+  (:func:`idvid.render.expressions.expression_offsets`) does to the reference mesh at control 1.
+  The values come out in the renderer's units; the reference is taken as the neutral face.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from idvid.eval.faces import LEFT_EYE, RIGHT_EYE, interocular
+from idvid.face.pose import NOSE_BASE, face_axes, rotation_to_pose
+from idvid.render import landmarks as lm
+from idvid.render.expressions import expression_offsets
+from idvid.render.headframe import HeadFrame
+
+EXPRESSIONS = ("smile", "mouth_open", "blink", "brow_raise")
+_MOUTH_POINTS = (*lm.MOUTH_CORNERS, 0, 13, 14, 17, lm.CHIN_BOTTOM)  # corners, lip centres, chin
+_LID_PAIRS = tuple(zip(lm.RIGHT_UPPER_LID + lm.LEFT_UPPER_LID, lm.RIGHT_LOWER_LID + lm.LEFT_LOWER_LID))
+
+
+def relative_rotation(reference: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+    """reference, vertices: (478, 3) meshes -> (3,) yaw, pitch, roll (degrees) of the second
+    relative to the first, in the first's head frame."""
+    pose = rotation_to_pose(face_axes(reference).T @ face_axes(vertices))
+    return np.array([pose.yaw, pose.pitch, pose.roll])
+
+
+def placement(reference: HeadFrame, reference_eyes: float, frame: HeadFrame, eyes: float) -> np.ndarray:
+    """(3,) tx, ty, scale of a frame relative to the reference (head frames and inter-ocular
+    distances of both), in the renderer's convention (see the module docstring)."""
+    scale = eyes / reference_eyes
+    centre = reference.centre[:2]
+    shift = frame.pivot[:2] - centre - scale * (reference.pivot[:2] - centre)
+    return np.array([*(shift / reference.face_height), scale])
+
+
+def expression_features(frame: HeadFrame, vertices: np.ndarray) -> np.ndarray:
+    """(F,) expression features of a mesh with head frame ``frame``: mouth points (x, y) against the
+    nose base, lid gaps and brow heights (y) against the eye corners, over the inter-ocular distance."""
+    face = frame.to_face(vertices)[:, :2]
+    mouth = face[list(_MOUTH_POINTS)] - face[list(NOSE_BASE)].mean(axis=0)
+    lids = np.array([face[lower, 1] - face[upper, 1] for upper, lower in _LID_PAIRS])
+    right_eye, left_eye = face[list(RIGHT_EYE), 1].mean(), face[list(LEFT_EYE), 1].mean()
+    brows = np.concatenate([right_eye - face[list(lm.RIGHT_BROW), 1], left_eye - face[list(lm.LEFT_BROW), 1]])
+    return np.concatenate([mouth.ravel(), lids, brows]) / interocular(vertices)
+
+
+class ExpressionBasis:
+    """What each expression control does to the reference's features, per unit (from the
+    renderer's expression model); :meth:`measure` inverts it for another mesh.
+
+    columns: (F, 5) feature change at smile, mouth_open, blink, brow_raise = +1 and brow_raise = -1.
+    """
+
+    def __init__(self, frame: HeadFrame, vertices: np.ndarray):
+        v = np.asarray(vertices, dtype=np.float64)
+        self.neutral = expression_features(frame, v)
+        face = frame.to_face(v)
+        units = ({"smile": 1.0}, {"mouth_open": 1.0}, {"blink": 1.0}, {"brow_raise": 1.0}, {"brow_raise": -1.0})
+        moved = [v + expression_offsets(frame, face, **unit) @ frame.rotation.T for unit in units]
+        self.columns = np.stack([expression_features(frame, m) - self.neutral for m in moved], axis=1)
+
+    def measure(self, features: np.ndarray) -> np.ndarray:
+        """(F,) features of a mesh -> (4,) smile, mouth_open, blink, brow_raise (unclipped).
+
+        Brows raised and lowered move the brows differently: a fit with each (kept only when its
+        brow value has that column's sign) and one without brows; the smallest residual wins."""
+        change = features - self.neutral
+        fits = []
+        for columns, sign in (([0, 1, 2, 3], 1.0), ([0, 1, 2, 4], -1.0), ([0, 1, 2], 0.0)):
+            basis = self.columns[:, columns]
+            coefficients = np.linalg.lstsq(basis, change, rcond=None)[0]
+            brow = sign * coefficients[3] if len(columns) == 4 else 0.0
+            if len(columns) == 3 or coefficients[3] >= 0:  # each brow column only fits its own sign
+                fits.append((float(np.sum((basis @ coefficients - change) ** 2)), [*coefficients[:3], brow]))
+        return np.array(min(fits, key=lambda fit: fit[0])[1])

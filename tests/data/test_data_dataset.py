@@ -105,21 +105,35 @@ def test_dropout_rates(store_root):
 @pytest.mark.parametrize("world_size", [1, 2, 3])
 def test_rank_shards_disjoint_and_covering(store_root, world_size):
     buckets = ClipDataset(store_root).buckets
-    seen = []
-    for rank in range(world_size):
-        sampler = BucketBatchSampler(buckets, batch_size=2, rank=rank, world_size=world_size, seed=1, even=False)
+    samplers = [BucketBatchSampler(buckets, batch_size=2, rank=r, world_size=world_size, seed=1)
+                for r in range(world_size)]
+    for sampler in samplers:
         sampler.set_epoch(2)
-        seen.append([i for batch in sampler for i in batch])
-    flat = [i for part in seen for i in part]
-    assert len(flat) == len(set(flat)) == len(buckets)  # disjoint and covering
-    # even=True: equal batch counts per rank, still disjoint
-    counts = {len(BucketBatchSampler(buckets, 2, r, world_size, seed=1)) for r in range(world_size)}
-    assert len(counts) == 1
+    per_rank = [list(sampler) for sampler in samplers]
+    assert len({len(batches) for batches in per_rank}) == 1  # every rank gets a batch at every step
+    flat = [i for batches in per_rank for batch in batches for i in batch]
+    dropped = len(buckets) - len(flat)
+    assert len(flat) == len(set(flat))  # disjoint
+    assert 0 <= dropped < 2 * world_size * len(set(buckets))  # only short global batches are dropped
+    if world_size == 1:
+        assert dropped == 0
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_global_batches_do_not_depend_on_the_process_count(store_root, world_size):
+    """world_size ranks with batch b see, step by step, what one process with batch b * world_size sees."""
+    buckets = ClipDataset(store_root).buckets
+    single = BucketBatchSampler(buckets, batch_size=2 * world_size, seed=3)
+    ranks = [BucketBatchSampler(buckets, batch_size=2, rank=r, world_size=world_size, seed=3)
+             for r in range(world_size)]
+    full = [batch for batch in single if len(batch) == 2 * world_size]
+    joined = [sum(parts, []) for parts in zip(*(list(r) for r in ranks))]
+    assert [b for b in joined if len(b) == 2 * world_size] == full and full
 
 
 def test_batches_never_mix_buckets_and_loader_works(store_root):
     ds = ClipDataset(store_root, num_frames=3, caption_dropout=0, identity_dropout=0)
-    sampler = BucketBatchSampler(ds.buckets, batch_size=3, seed=0, rank=1, world_size=2, even=False)
+    sampler = BucketBatchSampler(ds.buckets, batch_size=3, seed=0, rank=1, world_size=2)
     for epoch in range(3):
         sampler.set_epoch(epoch)
         for batch in sampler:

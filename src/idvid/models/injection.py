@@ -37,6 +37,7 @@ import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from idvid.models.attention import Attention
 
@@ -71,6 +72,14 @@ class IdentityKV:
         keys = tuple(k.repeat(times, 1, 1, 1) for k in self.keys)
         values = tuple(v.repeat(times, 1, 1, 1) for v in self.values)
         return IdentityKV(keys, values, self.batch_size * times)
+
+
+@dataclass
+class Injection:
+    """What registered hooks inject on their next call: set per video (sampling) or per step (training)."""
+
+    kv: IdentityKV | None = None
+    identity_weight: torch.Tensor | None = None
 
 
 def find_blocks(transformer: nn.Module) -> nn.ModuleList:
@@ -197,27 +206,14 @@ class IdentityInjector(ModelMixin, ConfigMixin):
             scale = scale * identity_weight.to(device=delta.device, dtype=dtype)[:, None, None]
         return hidden_states + (delta * scale).to(hidden_states.dtype)
 
-    @contextmanager
-    def attach(
-        self,
-        transformer: nn.Module,
-        kv: IdentityKV,
-        identity_weight: torch.Tensor | None = None,
-    ) -> Iterator[None]:
-        """Inject identity into every forward of ``transformer`` inside the ``with`` body.
+    def register(self, transformer: nn.Module, injection: Injection) -> list[RemovableHandle]:
+        """Hook every block of ``transformer`` to inject what ``injection`` holds at call time.
 
-        Registers a forward hook on each block and removes them on exit, also on an exception.
+        The hooks stay until their handles are removed. :meth:`attach` is the scoped form for
+        sampling; a training wrapper keeps the hooks for the whole run and sets ``injection.kv``
+        in its forward, so backward recomputation (gradient checkpointing) sees the same state.
         Blocks returning a tuple (CogVideoXBlock: ``(hidden_states, encoder_hidden_states)``) get
         the injection on element 0, the video tokens; blocks returning a tensor (Wan) on it.
-
-        Under gradient checkpointing the backward pass re-runs the blocks and so needs the hooks:
-        call ``backward`` inside the ``with`` (otherwise torch raises a CheckpointError).
-
-        Args:
-            transformer: a CogVideoXTransformer3DModel, WanTransformer3DModel, or any module with
-                ``transformer_blocks`` / ``blocks`` of width ``hidden_dim``.
-            kv: from :meth:`precompute`; may carry autograd history (training).
-            identity_weight: (B,) float per video row, e.g. 0 for guidance rows without identity.
         """
         # 1. Validate the backbone against the config.
         blocks = find_blocks(transformer)
@@ -227,26 +223,51 @@ class IdentityInjector(ModelMixin, ConfigMixin):
         hidden_dim = backbone_hidden_dim(transformer)
         if hidden_dim is not None and hidden_dim != self.config.hidden_dim:
             raise ValueError(f"{name} has width {hidden_dim}, the injector was built for {self.config.hidden_dim}")
-        if kv.num_layers != self.config.num_layers:
-            raise ValueError(f"kv holds {kv.num_layers} layers, the injector has {self.config.num_layers}")
-        if identity_weight is not None and identity_weight.ndim != 1:
-            raise ValueError(f"identity_weight must be (B,), got {tuple(identity_weight.shape)}")
         if any(getattr(h, "_idvid_identity", False) for h in blocks[0]._forward_hooks.values()):
             raise RuntimeError(f"identity injection is already attached to this {name}")
-        kv = kv.to(dtype=self.gate.dtype)
 
         # 2. One hook per block; it replaces the block's video-token output.
         def make_hook(layer: int):
             def hook(module: nn.Module, args: tuple, output):
+                if injection.kv is None:
+                    raise RuntimeError("identity injection is registered but has no keys/values for this call")
                 if isinstance(output, tuple):
-                    return (self(output[0], kv, layer, identity_weight), *output[1:])
-                return self(output, kv, layer, identity_weight)
+                    return (self(output[0], injection.kv, layer, injection.identity_weight), *output[1:])
+                return self(output, injection.kv, layer, injection.identity_weight)
 
             hook._idvid_identity = True
             return hook
 
-        handles = [block.register_forward_hook(make_hook(i)) for i, block in enumerate(blocks)]
-        # 3. Run the body; always remove the hooks.
+        return [block.register_forward_hook(make_hook(i)) for i, block in enumerate(blocks)]
+
+    def check_kv(self, kv: IdentityKV, identity_weight: torch.Tensor | None = None) -> None:
+        """ValueError when ``kv`` or ``identity_weight`` does not fit this injector."""
+        if kv.num_layers != self.config.num_layers:
+            raise ValueError(f"kv holds {kv.num_layers} layers, the injector has {self.config.num_layers}")
+        if identity_weight is not None and identity_weight.ndim != 1:
+            raise ValueError(f"identity_weight must be (B,), got {tuple(identity_weight.shape)}")
+
+    @contextmanager
+    def attach(
+        self,
+        transformer: nn.Module,
+        kv: IdentityKV,
+        identity_weight: torch.Tensor | None = None,
+    ) -> Iterator[None]:
+        """Inject identity into every forward of ``transformer`` inside the ``with`` body.
+
+        Registers the hooks of :meth:`register` and removes them on exit, also on an exception.
+        Under gradient checkpointing the backward pass re-runs the blocks and so needs the hooks:
+        call ``backward`` inside the ``with`` (otherwise torch raises a CheckpointError).
+
+        Args:
+            transformer: a CogVideoXTransformer3DModel, WanTransformer3DModel, or any module with
+                ``transformer_blocks`` / ``blocks`` of width ``hidden_dim``.
+            kv: from :meth:`precompute`; may carry autograd history (training).
+            identity_weight: (B,) float per video row, e.g. 0 for guidance rows without identity.
+        """
+        self.check_kv(kv, identity_weight)
+        handles = self.register(transformer, Injection(kv.to(dtype=self.gate.dtype), identity_weight))
         try:
             yield
         finally:

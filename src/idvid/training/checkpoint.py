@@ -1,9 +1,12 @@
 """Atomic training checkpoints ``OUT/ckpt-<step>/``.
 
-Layout: ``<module>/`` (``save_pretrained``, safetensors) per trainable module; ``ema.safetensors``
-(EMA shadow weights); ``rng.safetensors`` (torch CPU RNG state); ``optimizer.pt`` (optimizer
-state via ``torch.save``, loaded with ``weights_only=True``, so no code is unpickled);
-``state.json`` (step, LR scheduler, EMA counters, python/numpy RNG, data position = step).
+Layout: ``trainable.safetensors`` (every trainable parameter by its name in the training model:
+``face_encoder.*``, ``id_adapter.*``, and ``transformer.*`` for LoRA layers or a backbone that
+trains whole); ``ema.safetensors`` (EMA shadow weights, same order as the trainable parameters);
+``rng.safetensors`` (torch CPU RNG state); ``optimizer.pt`` (optimizer state via ``torch.save``,
+loaded with ``weights_only=True``, so no code is unpickled); ``state.json`` (step, LR scheduler,
+EMA counters, python/numpy RNG; the data position is the step).
+
 A checkpoint is written into ``.ckpt-<step>.tmp-*`` and renamed when complete, so a run killed
 mid-write leaves only a temp folder, which :func:`latest_checkpoint` ignores.
 """
@@ -24,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from idvid.errors import ModelFileError
 
 _NAME = re.compile(r"^ckpt-(\d+)$")
+WEIGHTS = "trainable.safetensors"
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -32,15 +36,15 @@ def latest_checkpoint(out: Path) -> Path | None:
     return max(found)[1] if found else None
 
 
-def save_checkpoint(out: Path, step: int, modules: dict, ema, optimizer, lr_scheduler) -> Path:
+def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema, optimizer, lr_scheduler) -> Path:
+    """weights: trainable parameter name -> tensor (full, not sharded)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     final = out / f"ckpt-{step}"
     tmp = out / f".ckpt-{step}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        for name, module in modules.items():
-            module.save_pretrained(tmp / name, safe_serialization=True)
+        save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(tmp / WEIGHTS))
         ema_state = None
         if ema is not None:
             ema_state = {k: v for k, v in ema.state_dict().items() if k != "shadow_params"}
@@ -67,16 +71,18 @@ def save_checkpoint(out: Path, step: int, modules: dict, ema, optimizer, lr_sche
     return final
 
 
-def load_checkpoint(path: Path, modules: dict, ema, optimizer, lr_scheduler) -> int:
-    """Restore everything saved by :func:`save_checkpoint`; returns the step. ModelFileError on damage."""
+def load_checkpoint(path: Path, model: torch.nn.Module, ema, optimizer, lr_scheduler) -> int:
+    """Restore everything saved by :func:`save_checkpoint` into ``model`` (the unwrapped training
+    model) and the rest; returns the step. ModelFileError on damage or a mismatch."""
     path = Path(path)
     try:
         state = json.loads((path / "state.json").read_text())
-        for name, module in modules.items():
-            weights = load_file(str(path / name / "diffusion_pytorch_model.safetensors"))
-            missing, unexpected = module.load_state_dict(weights, strict=False)
-            if missing or unexpected:
-                raise ValueError(f"{name}: missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]}")
+        weights = load_file(str(path / WEIGHTS))
+        expected = {name for name, p in model.named_parameters() if p.requires_grad}
+        if set(weights) != expected:
+            missing, unexpected = sorted(expected - set(weights)), sorted(set(weights) - expected)
+            raise ValueError(f"it holds other parameters (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        model.load_state_dict(weights, strict=False)
         if ema is not None:
             shadow = load_file(str(path / "ema.safetensors"))
             ema.load_state_dict({**state["ema"], "shadow_params": [shadow[f"p{i}"] for i in range(len(shadow))]})
@@ -88,8 +94,6 @@ def load_checkpoint(path: Path, modules: dict, ema, optimizer, lr_scheduler) -> 
         p = state["python_rng"]
         random.setstate((p[0], tuple(p[1]), p[2]))
         return int(state["step"])
-    except ModelFileError:
-        raise
-    except Exception as e:  # truncated / corrupt / missing files
+    except Exception as e:  # truncated / corrupt / missing files, or another run's checkpoint
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ModelFileError(f"checkpoint {path} is damaged or incomplete: {msg}") from None
+        raise ModelFileError(f"checkpoint {path} is damaged, incomplete or from another setup: {msg}") from None

@@ -46,10 +46,44 @@ class TrainSection:
 
 
 @dataclass
+class LoraSection:
+    """LoRA on the backbone's attention projections (peft); rank 0 = off."""
+
+    rank: int = 0
+    alpha: float = 0.0  # 0: same as rank (scale 1)
+    targets: list = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
+
+
+@dataclass
+class IdentityLossSection:
+    """1 - cosine(SFace(decoded clean prediction), reference embedding), at low noise only; weight 0 = off."""
+
+    weight: float = 0.0
+    max_sigma: float = 0.4  # rows noisier than this (flow time, or t / T for DDPM schedulers) are skipped
+    latent_frames: int = 1  # leading latent frames decoded (causal VAEs decode frame 0 from latent 0 alone)
+
+
+@dataclass
+class ValidationSection:
+    """Samples on held-out identities every ``every`` steps, scored with the evaluation metrics; 0 = off."""
+
+    every: int = 0
+    split: str = "heldout"
+    clips: int = 2
+    num_frames: int = 0  # 0: data.num_frames
+    num_inference_steps: int = 8
+    guidance_scale: float = 3.0
+    identity_guidance_scale: float = 2.0
+
+
+@dataclass
 class TrainConfig:
     model: str = "tiny"
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainSection = field(default_factory=TrainSection)
+    lora: LoraSection = field(default_factory=LoraSection)
+    identity_loss: IdentityLossSection = field(default_factory=IdentityLossSection)
+    validation: ValidationSection = field(default_factory=ValidationSection)
 
     def validate(self) -> TrainConfig:
         t = self.train
@@ -63,6 +97,14 @@ class TrainConfig:
              "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
             (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
             (bool(self.data.root), "data.root is required"),
+            (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
+            (not (self.lora.rank and t.trainable == "all"),
+             "lora trains a frozen backbone; with train.trainable: all the backbone trains whole"),
+            (self.identity_loss.weight >= 0 and 0 < self.identity_loss.max_sigma <= 1
+             and self.identity_loss.latent_frames >= 1,
+             "identity_loss.weight must be >= 0, max_sigma in (0, 1], latent_frames >= 1"),
+            (self.validation.every >= 0 and self.validation.clips >= 1 and self.validation.num_inference_steps >= 1,
+             "validation.every must be >= 0, clips and num_inference_steps >= 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -84,6 +126,10 @@ def _build(cls, values: dict, where: str):
             else fields[name].default
         if dataclasses.is_dataclass(default):
             kwargs[name] = _build(type(default), value or {}, f"{where}{name}.")
+        elif isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise IdvidError(f"{where}{name} must be a list of names, got {value!r}")
+            kwargs[name] = list(value)
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise IdvidError(f"{where}{name} must be true or false, got {value!r}")

@@ -1,54 +1,114 @@
 """Training objectives consistent with each backbone's sampling scheduler.
 
-- Flow matching (Wan: UniPC with ``prediction_type="flow_prediction"``, or FlowMatchEuler):
+- Flow matching, velocity (Wan: UniPC with ``prediction_type="flow_prediction"``, or FlowMatchEuler):
   ``x_t = (1 - s) x0 + s eps`` (diffusers ``FlowMatchEulerDiscreteScheduler.scale_noise``:
   ``sigma * noise + (1 - sigma) * sample``), target ``eps - x0``: the Euler step
   ``x + (s_next - s) * v`` needs ``v = dx_t/ds = eps - x0``, and UniPC's ``flow_prediction``
   converts with ``x0 = x_t - s * v`` (``convert_model_output``), which gives the same ``v``.
-  The transformer sees ``timestep = s * num_train_timesteps`` as in the samplers.
+- Flow matching, clean sample (UniPC with ``use_flow_sigmas`` and ``prediction_type="sample"``):
+  the same ``x_t``, the model outputs ``x0``. The loss is the velocity loss written in ``x0``:
+  ``|v_hat - v|^2 = |x0_hat - x0|^2 / s^2`` (s clamped at :data:`MIN_FLOW_SIGMA`), which trains
+  from-scratch pixel-space models far better than predicting ``v`` directly.
 - v-prediction (CogVideoX's DDIM): ``scheduler.add_noise`` and ``scheduler.get_velocity``.
+
+In every flow case the transformer sees ``timestep = s * num_train_timesteps`` as in the samplers.
+
+Randomness is per batch row (one generator each), so a row's noise does not depend on which
+other rows share its batch: a 2-process run with batch 1 draws what a 1-process run with batch 2
+draws, which the distributed-equivalence test relies on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import torch
-import torch.nn.functional as F
+
+MIN_FLOW_SIGMA = 0.05
 
 
 def objective(scheduler) -> str:
-    """'flow', 'v' or 'epsilon', from the scheduler's config."""
+    """'flow', 'flow_x0', 'v' or 'epsilon', from the scheduler's config."""
     cfg = scheduler.config
-    if cfg.get("prediction_type") == "flow_prediction" or cfg.get("use_flow_sigmas") \
-            or "FlowMatch" in type(scheduler).__name__:
+    flow = cfg.get("use_flow_sigmas") or "FlowMatch" in type(scheduler).__name__
+    if cfg.get("prediction_type") == "flow_prediction" or (flow and cfg.get("prediction_type") != "sample"):
         return "flow"
+    if flow:
+        return "flow_x0"
     if cfg.get("prediction_type") == "v_prediction":
         return "v"
     return "epsilon"
 
 
-def sample_sigmas(batch: int, sampling: str, generator: torch.Generator) -> torch.Tensor:
+def row_generators(seed: int, step: int, rows: Sequence[int]) -> list[torch.Generator]:
+    """One CPU generator per global batch row, seeded from (seed, step, row)."""
+    generators = []
+    for row in rows:
+        state = np.random.SeedSequence([int(seed), int(step), int(row)]).generate_state(2, np.uint32)
+        generators.append(torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1))
+    return generators
+
+
+def row_randn(shape: Sequence[int], generators: Sequence[torch.Generator]) -> torch.Tensor:
+    """(B, *shape[1:]) standard normal, row b drawn from ``generators[b]``."""
+    return torch.stack([torch.randn(tuple(shape[1:]), generator=g) for g in generators])
+
+
+def sample_sigmas(generators: Sequence[torch.Generator], sampling: str) -> torch.Tensor:
     """(B,) flow times in (0, 1): uniform, or logit-normal (SD3's default, mean 0, std 1)."""
     if sampling == "logit_normal":
-        return torch.sigmoid(torch.randn(batch, generator=generator))
-    return torch.rand(batch, generator=generator).clamp(1e-4, 1.0 - 1e-4)
+        return torch.sigmoid(torch.cat([torch.randn(1, generator=g) for g in generators]))
+    return torch.cat([torch.rand(1, generator=g) for g in generators]).clamp(1e-4, 1.0 - 1e-4)
 
 
-def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generator: torch.Generator):
-    """x0 (B, C, f, h, w) -> (x_t, timestep (B,), target) for the scheduler's objective."""
+@dataclass(frozen=True)
+class NoisedBatch:
+    """x_t (B, C, f, h, w); timestep (B,) as the transformer sees it; target like x_t;
+    weight (B,) per-row loss weight; sigma (B,) flow time, or None for DDPM-style schedulers."""
+
+    x_t: torch.Tensor
+    timestep: torch.Tensor
+    target: torch.Tensor
+    weight: torch.Tensor
+    sigma: torch.Tensor | None
+
+
+def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generators: Sequence[torch.Generator]) -> NoisedBatch:
+    """x0 (B, C, f, h, w) -> the noised batch and the target of the scheduler's objective."""
     b = x0.shape[0]
-    noise = torch.randn(x0.shape, generator=generator).to(x0)
+    noise = row_randn(x0.shape, generators).to(x0)
     kind = objective(scheduler)
     num_train = scheduler.config.num_train_timesteps
-    if kind == "flow":
-        sigma = sample_sigmas(b, sampling, generator).to(x0)
+    if kind in ("flow", "flow_x0"):
+        sigma = sample_sigmas(generators, sampling).to(x0)
         s = sigma.view(b, 1, 1, 1, 1)
-        return (1 - s) * x0 + s * noise, sigma * num_train, noise - x0
-    t = torch.randint(0, num_train, (b,), generator=generator).to(x0.device)
+        x_t = (1 - s) * x0 + s * noise
+        if kind == "flow":
+            return NoisedBatch(x_t, sigma * num_train, noise - x0, torch.ones_like(sigma), sigma)
+        return NoisedBatch(x_t, sigma * num_train, x0, sigma.clamp(min=MIN_FLOW_SIGMA) ** -2, sigma)
+    t = torch.cat([torch.randint(0, num_train, (1,), generator=g) for g in generators]).to(x0.device)
     x_t = scheduler.add_noise(x0, noise, t)
     target = scheduler.get_velocity(x0, noise, t) if kind == "v" else noise
-    return x_t, t, target
+    return NoisedBatch(x_t, t, target, torch.ones(b, device=x0.device), None)
 
 
-def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error in float32."""
-    return F.mse_loss(prediction.float(), target.float())
+def predicted_clean(scheduler, noised: NoisedBatch, prediction: torch.Tensor) -> torch.Tensor:
+    """The model's estimate of x0 (B, C, f, h, w) from its output in the scheduler's objective."""
+    kind = objective(scheduler)
+    shape = (-1,) + (1,) * (prediction.ndim - 1)
+    if kind == "flow":
+        return noised.x_t - noised.sigma.view(shape) * prediction
+    if kind == "flow_x0":
+        return prediction
+    alpha_bar = scheduler.alphas_cumprod.to(prediction.device)[noised.timestep].view(shape).to(prediction.dtype)
+    if kind == "v":
+        return alpha_bar.sqrt() * noised.x_t - (1 - alpha_bar).sqrt() * prediction
+    return (noised.x_t - (1 - alpha_bar).sqrt() * prediction) / alpha_bar.sqrt()
+
+
+def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-row weighted mean squared error, in float32 -> scalar."""
+    per_row = (prediction.float() - target.float()).square().flatten(1).mean(1)
+    return per_row.mean() if weight is None else (per_row * weight.float()).mean()

@@ -1,29 +1,40 @@
 """The training loop (accelerate): clip store -> identity adapter (and optionally backbone) weights.
 
-Per step: video -> latents (VAE, no grad), captions -> text embeds (no grad), reference faces ->
-identity tokens -> per-layer keys/values (with grad), noise -> loss (see ``losses``), backward
-inside ``id_adapter.attach`` (required, see ``idvid.models.injection``), clip, step, EMA.
+Per optimizer step, for each of ``gradient_accumulation_steps`` micro-batches: video -> latents
+(VAE, no grad), captions -> text embeddings (no grad), noise -> :class:`IdentityTrainingModel`
+(face encoder -> identity keys/values -> backbone with the adapter's hooks) -> loss (``losses``,
+plus the optional identity loss) -> backward. Gradients sync across processes on the last
+micro-batch; then clipping, the optimizer, the LR schedule and the EMA.
 
-Determinism: batch ``step`` is batch ``step % n`` of epoch ``step // n`` of the seeded
-BucketBatchSampler, and the noise/timesteps of step ``step`` come from a generator seeded with
-``(seed, step)``; so the data position is the step, and resume reproduces an uninterrupted run.
+Processes: one, or many under ``accelerate launch`` (DDP; FSDP and DeepSpeed through accelerate
+configs). Each process takes its slice of every global batch (``BucketBatchSampler``), and each
+row's noise comes from a generator seeded with (seed, micro-batch, clip index), so N processes
+with batch b train as one process with batch N * b does.
+
+Determinism: micro-batch m is batch ``m % n`` of epoch ``m // n`` of the sampler, so the data
+position is the step, and a resumed run equals an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import csv
+import math
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from idvid.training.adapter_model import IdentityTrainingModel
 from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
-from idvid.training.losses import diffusion_loss, noisy_inputs
+from idvid.training.logs import TrainLog
+from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
+from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
 
-def _collate(samples: list[dict]) -> dict:
+def collate(samples: list[dict]) -> dict:
+    """Dataset samples -> a batch: tensors stacked, everything else listed."""
     out = {}
     for key in samples[0]:
         values = [s[key] for s in samples]
@@ -31,140 +42,226 @@ def _collate(samples: list[dict]) -> dict:
     return out
 
 
+def make_accelerator(mixed_precision: str):
+    """An Accelerator; on a machine without an accelerator, a CPU one (gloo under ``accelerate launch``)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") not in (None, mixed_precision) and state.get("num_processes", 1) == 1:
+        AcceleratorState._reset_state()  # a second Trainer in one process, other precision
+    has_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+    return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator)
+
+
+def open_dataset(config: TrainConfig, accelerator, split: str | None = None):
+    """The training ClipDataset; a tiny synthetic store is made first when asked (main process)."""
+    from idvid.data.dataset import ClipDataset
+
+    d, seed = config.data, config.train.seed
+    if not Path(d.root).exists() and d.synthesize_if_missing and accelerator.is_main_process:
+        from idvid.data.synth import synthesize
+
+        synthesize(d.root, identities=3, clips_per_identity=2, seed=seed, size=64,
+                   num_frames=max(9, d.num_frames), progress=False)
+    accelerator.wait_for_everyone()
+    return ClipDataset(d.root, split=split or d.split, num_frames=d.num_frames, num_refs=d.num_refs,
+                       caption_dropout=d.caption_dropout, identity_dropout=d.identity_dropout, seed=seed)
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, out: str | Path):
-        from accelerate import Accelerator
         from diffusers.optimization import get_scheduler
         from diffusers.training_utils import EMAModel
 
         from idvid.data.buckets import BucketBatchSampler
-        from idvid.data.dataset import ClipDataset
         from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
 
         self.config, self.out = config, Path(out)
-        t, d = config.train, config.data
-        from accelerate.state import AcceleratorState
-
-        state = AcceleratorState._shared_state
-        if state and state.get("_mixed_precision") not in (None, t.mixed_precision) \
-                and state.get("num_processes", 1) == 1:
-            AcceleratorState._reset_state()  # a second Trainer in one process, other precision
-        self.accelerator = Accelerator(mixed_precision=t.mixed_precision,
-                                       gradient_accumulation_steps=t.gradient_accumulation_steps)
-        if self.accelerator.num_processes > 1:
+        t = config.train
+        self.accelerator = accelerator = make_accelerator(t.mixed_precision)
+        self.dataset = open_dataset(config, accelerator)
+        self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=accelerator.process_index,
+                                          world_size=accelerator.num_processes, seed=t.seed)
+        if len(self.sampler) == 0:
             from idvid.errors import IdvidError
 
-            raise IdvidError("multi-process training is not supported yet (the trainable modules are not DDP-wrapped)")
-        if not Path(d.root).exists() and d.synthesize_if_missing:
-            from idvid.data.synth import synthesize
-
-            synthesize(d.root, identities=2, clips_per_identity=2, seed=t.seed, size=64,
-                       num_frames=max(9, d.num_frames), progress=False)
-        self.dataset = ClipDataset(d.root, split=d.split, num_frames=d.num_frames, num_refs=d.num_refs,
-                                   caption_dropout=d.caption_dropout, identity_dropout=d.identity_dropout, seed=t.seed)
-        self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=self.accelerator.process_index,
-                                          world_size=self.accelerator.num_processes, seed=t.seed)
+            raise IdvidError(f"{config.data.root} has too few clips for a global batch of "
+                             f"{t.batch_size} x {accelerator.num_processes} processes")
+        self._epoch_batches: tuple[int, list] = (-1, [])
+        # 1. The pipeline, what of it trains, and the one module the engines wrap.
         self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
-        pipe.to(self.accelerator.device)
-        names = ["face_encoder", "id_adapter"] + (["transformer"] if t.trainable == "all" else [])
-        self.modules = {n: getattr(pipe, n) for n in names}
-        for module in pipe.components.values():
-            if isinstance(module, torch.nn.Module):
-                module.requires_grad_(False).eval()
-        for module in self.modules.values():
-            module.requires_grad_(True).train()
+        select_trainable(pipe, t.trainable, config.lora, t.mixed_precision)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
-        self.params = [p for m in self.modules.values() for p in m.parameters()]
+        pipe.to(accelerator.device)
+        self.model = accelerator.prepare(IdentityTrainingModel(pipe))
+        # 2. Optimizer over the wrapped model's trainable parameters (the order FSDP needs), and EMA.
+        self.param_names = trainable_names(self.unwrapped)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=t.warmup_steps)
-        self.optimizer, self.lr_scheduler = self.accelerator.prepare(optimizer, lr_scheduler)
+        self.optimizer, self.lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
         self.ema = EMAModel(self.params, decay=t.ema_decay) if t.ema_decay > 0 else None
+        self.identity_loss = self._identity_loss()
+        self.validator = self._validator()
+        self.log = TrainLog(self.out, enabled=accelerator.is_main_process)
         self.step = 0
+
+    @property
+    def unwrapped(self) -> IdentityTrainingModel:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _identity_loss(self):
+        if self.config.identity_loss.weight <= 0:
+            return None
+        from idvid.training.identity_loss import IdentityLoss
+
+        return IdentityLoss(self.config.identity_loss).to(self.accelerator.device)
+
+    def _validator(self):
+        if self.config.validation.every <= 0:
+            return None
+        from idvid.training.validation import Validator
+
+        return Validator(self.config, self.out / "validation")
 
     # ---- data ------------------------------------------------------------------------------------
 
-    def batch(self, step: int) -> dict:
-        epoch_batches = len(self.sampler)
-        epoch, index = divmod(step, epoch_batches)
-        self.sampler.set_epoch(epoch)
+    def batch(self, micro: int) -> dict:
+        """This process's part of global micro-batch ``micro``."""
+        epoch, index = divmod(micro, len(self.sampler))
+        if self._epoch_batches[0] != epoch:
+            self.sampler.set_epoch(epoch)
+            self._epoch_batches = (epoch, list(self.sampler))
         self.dataset.set_epoch(epoch)
-        indices = list(self.sampler)[index]
-        return _collate([self.dataset[i] for i in indices])
+        indices = self._epoch_batches[1][index]
+        batch = collate([self.dataset[i] for i in indices])
+        batch["index"] = torch.tensor(indices)
+        return batch
+
+    @torch.no_grad()
+    def encode(self, batch: dict, generators: list[torch.Generator]) -> dict:
+        """-> latents (B, C, f, h, w), text (B, L, D), condition (B, Cc, f, h, w) or None (frozen parts)."""
+        pipe, device = self.pipe, self.accelerator.device
+        family = pipe.family
+        video = batch["video"].to(device).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W) -> (B, 3, T, H, W)
+        latents = family.encode(pipe.vae, video, generator=generators).float()
+        condition = None
+        if family.condition_channels(pipe.vae, pipe.transformer) > 0:
+            condition = family.image_condition(pipe.vae, video[:, :, 0], latents.shape[2], generators)
+        return {"latents": latents, "text": pipe.encode_prompt(list(batch["caption"])), "condition": condition}
+
+    def face_inputs(self, batch: dict) -> tuple[dict, torch.Tensor]:
+        """-> (FaceKnowledgeEncoder inputs, identity_weight (B,)). Rows without identity get one
+        zero view (the encoder needs one) and weight 0."""
+        device, encoder = self.accelerator.device, self.pipe.face_encoder
+        dropped = torch.as_tensor(batch["identity_dropped"])
+        has_views = batch["ref_mask"].any(dim=1)
+        mask = batch["ref_mask"].clone()
+        mask[:, 0] |= ~has_views
+        faces = {"embeddings": batch["ref_embeddings"], "vertices": batch["ref_vertices"], "view_mask": mask}
+        crops = batch["ref_crops"]
+        if self.pipe.image_encoder is not None:
+            faces["appearance_features"] = torch.cat([self.pipe._vision_features(c[None].to(device)) for c in crops])
+        else:
+            b, v, _, h, w = crops.shape
+            size = encoder.config.crop_size
+            faces["crops"] = F.interpolate(crops.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
+                                           align_corners=False).view(b, v, 3, size, size)
+        faces = {k: x.to(device) for k, x in faces.items()}
+        return faces, (~dropped & has_views).float().to(device)
 
     # ---- one step --------------------------------------------------------------------------------
 
-    def train_step(self, batch: dict, generator: torch.Generator) -> float:
-        pipe, t, device = self.pipe, self.config.train, self.accelerator.device
-        family = pipe.family
-        video = batch["video"].to(device).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W) -> (B, 3, T, H, W)
-        with torch.no_grad():
-            x0 = family.encode(pipe.vae, video, generator=generator).float()
-            text = pipe.encode_prompt(list(batch["caption"]))
-            condition = None
-            if family.condition_channels(pipe.vae, pipe.transformer) > 0:
-                condition = family.image_condition(pipe.vae, video[:, :, 0], x0.shape[2], generator)
-        x_t, timestep, target = noisy_inputs(pipe.scheduler, x0, t.timestep_sampling, generator)
-        # Identity: rows without identity get one zero view (the encoder needs one) and weight 0.
-        dropped = batch["identity_dropped"] if isinstance(batch["identity_dropped"], torch.Tensor) \
-            else torch.tensor(batch["identity_dropped"])
-        mask = batch["ref_mask"].clone()
-        mask[:, 0] |= ~mask.any(dim=1)
-        identity_weight = (~dropped & batch["ref_mask"].any(dim=1)).float().to(device)
-        size = pipe.face_encoder.config.crop_size
-        crops = batch["ref_crops"]
-        b, v = crops.shape[:2]
-        crops = F.interpolate(crops.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
-                              align_corners=False).view(b, v, 3, size, size)
-        with self.accelerator.accumulate(*self.modules.values()), self.accelerator.autocast():
-            tokens = pipe.face_encoder(embeddings=batch["ref_embeddings"].to(device),
-                                       vertices=batch["ref_vertices"].to(device), view_mask=mask.to(device),
-                                       crops=crops.to(device))
-            kv = pipe.id_adapter.precompute(tokens)
-            with pipe.id_adapter.attach(pipe.transformer, kv, identity_weight):
-                prediction = family.predict(pipe.transformer, x_t, timestep.to(device), text, condition)
-                loss = diffusion_loss(prediction, target)
-                self.accelerator.backward(loss)  # inside attach: recomputed blocks need the hooks
-            if self.accelerator.sync_gradients and t.max_grad_norm > 0:
-                self.accelerator.clip_grad_norm_(self.params, t.max_grad_norm)
-            self.optimizer.step()
-            self.lr_scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
-        if self.ema is not None and self.accelerator.sync_gradients:
+    def micro_step(self, batch: dict, micro: int, scale: float) -> dict[str, float]:
+        """Forward and backward of one micro-batch (loss scaled by ``scale``) -> its loss terms."""
+        t = self.config.train
+        generators = row_generators(t.seed, micro, batch["index"].tolist())
+        inputs = self.encode(batch, generators)
+        noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators)
+        faces, identity_weight = self.face_inputs(batch)
+        with self.accelerator.autocast():
+            prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,
+                                    inputs["condition"])
+            loss = diffusion_loss(prediction, noised.target, noised.weight)
+            terms = {"diffusion_loss": loss.detach()}
+            if self.identity_loss is not None:
+                identity = self.identity_loss(self.pipe, noised, prediction, batch, identity_weight)
+                terms["identity_loss"] = identity.detach()
+                loss = loss + self.config.identity_loss.weight * identity
+        self.accelerator.backward(loss * scale)
+        terms["loss"] = loss.detach()
+        return {k: float(v) for k, v in terms.items()}
+
+    def train_step(self) -> dict[str, float]:
+        """One optimizer step (``gradient_accumulation_steps`` micro-batches) -> mean loss terms."""
+        t = self.config.train
+        accumulation = t.gradient_accumulation_steps
+        totals: dict[str, float] = {}
+        for k in range(accumulation):
+            last = k == accumulation - 1
+            with nullcontext() if last else self.accelerator.no_sync(self.model):
+                terms = self.micro_step(self.batch(self.step * accumulation + k), self.step * accumulation + k,
+                                        1.0 / accumulation)
+            for name, value in terms.items():
+                totals[name] = totals.get(name, 0.0) + value / accumulation
+        if t.max_grad_norm > 0:
+            totals["grad_norm"] = float(self.accelerator.clip_grad_norm_(self.params, t.max_grad_norm))
+        self.optimizer.step()
+        self.lr_scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
             self.ema.step(self.params)
-        return loss.detach().item()
+        self.step += 1
+        return totals
 
     # ---- checkpoints -----------------------------------------------------------------------------
 
-    def save(self) -> Path:
-        return save_checkpoint(self.out, self.step, self.modules, self.ema, self.optimizer, self.lr_scheduler)
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """Full (gathered) trainable weights by name; every process must call it (FSDP gathers)."""
+        state = self.accelerator.get_state_dict(self.model)
+        return {name: state[name] for name in self.param_names}
+
+    def save(self) -> Path | None:
+        weights = self.trainable_state()
+        path = None
+        if self.accelerator.is_main_process:
+            path = save_checkpoint(self.out, self.step, weights, self.ema, self.optimizer, self.lr_scheduler)
+        self.accelerator.wait_for_everyone()
+        return path
 
     def resume(self) -> bool:
         path = latest_checkpoint(self.out)
         if path is None:
             return False
-        self.step = load_checkpoint(path, self.modules, self.ema, self.optimizer, self.lr_scheduler)
+        self.step = load_checkpoint(path, self.unwrapped, self.ema, self.optimizer, self.lr_scheduler)
         return True
 
     def save_final(self) -> Path:
-        """The whole pipeline, with EMA weights when EMA is on, marked ``weights_trained``."""
+        """The whole pipeline with EMA weights (when EMA is on) and LoRA folded in, marked
+        ``weights_trained``. This ends training: the modules keep those weights afterwards."""
         if self.ema is not None:
-            self.ema.store(self.params)
             self.ema.copy_to(self.params)
-        try:
-            for module in self.modules.values():
-                module.eval()
+        model = self.unwrapped
+        with model.detached():
+            merge_lora(self.pipe.transformer)
+        for module in (model.face_encoder, model.id_adapter, model.transformer):
+            module.eval()
+        final = self.out / "final"
+        if self.accelerator.is_main_process:
             self.pipe.register_to_config(weights_trained=True)
-            final = self.out / "final"
             self.pipe.save_pretrained(final, safe_serialization=True)
-        finally:
-            if self.ema is not None:
-                self.ema.restore(self.params)
-            for module in self.modules.values():
-                module.train()
+        self.accelerator.wait_for_everyone()
         return final
 
     # ---- loop ------------------------------------------------------------------------------------
+
+    def validate(self) -> dict[str, float]:
+        model = self.unwrapped
+        context = self.ema.average_parameters(self.params) if self.ema is not None else nullcontext()
+        with context, model.detached(), torch.no_grad():
+            return self.validator.run(self.pipe, self.step, is_main=self.accelerator.is_main_process)
 
     def train(self, until: int | None = None, progress: bool = True) -> dict:
         """Train to step ``until`` (default: config steps); checkpoints, logs, final save at the end."""
@@ -172,46 +269,31 @@ class Trainer:
 
         t = self.config.train
         until = t.steps if until is None else until
-        log = self._logger()
-        bar = tqdm(total=until, initial=self.step, disable=not progress, desc="train", unit="step")
-        losses, started = [], time.perf_counter()
+        samples_per_step = t.batch_size * t.gradient_accumulation_steps * self.accelerator.num_processes
+        bar = tqdm(total=until, initial=self.step, disable=not (progress and self.accelerator.is_main_process),
+                   desc="train", unit="step", dynamic_ncols=True)
+        losses, started, first_step = [], time.perf_counter(), self.step
         while self.step < until:
-            generator = torch.Generator().manual_seed(t.seed * 1_000_003 + self.step)
-            loss = self.train_step(self.batch(self.step), generator)
-            self.step += 1
-            losses.append(loss)
+            terms = self.train_step()
+            losses.append(terms["loss"])
+            elapsed = time.perf_counter() - started
+            throughput = (self.step - first_step) * samples_per_step / max(elapsed, 1e-9)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")  # tqdm shows it/s and ETA
+            bar.set_postfix(loss=f"{terms['loss']:.4f}", samples_s=f"{throughput:.2f}")  # tqdm shows it/s and ETA
             if self.step % t.log_every == 0:
-                log(self.step, loss, self.lr_scheduler.get_last_lr()[0])
-            if self.step % t.checkpoint_every == 0 and self.accelerator.is_main_process:
+                self.log.scalars(self.step, {**terms, "lr": self.lr_scheduler.get_last_lr()[0],
+                                             "samples_per_s": throughput})
+            if self.validator is not None and self.step % self.config.validation.every == 0:
+                self.log.scalars(self.step, self.validate(), prefix="validation")
+            if self.step % t.checkpoint_every == 0:
                 self.save()
         bar.close()
-        final = self.save_final() if self.step >= t.steps and self.accelerator.is_main_process else None
-        return {"step": self.step, "losses": losses, "seconds": time.perf_counter() - started, "final": final}
-
-    def _logger(self):
-        self.out.mkdir(parents=True, exist_ok=True)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            writer = SummaryWriter(str(self.out / "logs"))
-
-            def log(step, loss, lr):
-                writer.add_scalar("train/loss", loss, step)
-                writer.add_scalar("train/lr", lr, step)
-            return log
-        except ImportError:
-            path = self.out / "train_log.csv"
-
-            def log(step, loss, lr):
-                new = not path.exists()
-                with path.open("a", newline="") as f:
-                    w = csv.writer(f)
-                    if new:
-                        w.writerow(["step", "loss", "lr"])
-                    w.writerow([step, f"{loss:.6g}", f"{lr:.6g}"])
-            return log
+        seconds = time.perf_counter() - started
+        final = self.save_final() if self.step >= t.steps else None
+        self.log.close()
+        done = self.step - first_step
+        return {"step": self.step, "losses": losses, "seconds": seconds, "final": final,
+                "samples_per_s": done * samples_per_step / seconds if done else math.nan}
 
 
 def train(config: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:

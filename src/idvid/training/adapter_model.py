@@ -1,0 +1,83 @@
+"""The part of a training step that gradients flow through, as one module.
+
+``accelerate.prepare`` wraps one module in DDP, FSDP or DeepSpeed, and those sync what that
+module's ``forward`` uses. So the face encoder, the identity adapter and the backbone sit in one
+:class:`IdentityTrainingModel`, whose ``forward`` computes the identity tokens and runs the
+backbone with the adapter's hooks injecting them.
+
+The hooks are registered once, for the life of the model, and read the keys/values that the
+latest ``forward`` set (:class:`~idvid.models.injection.Injection`). Backward therefore runs
+outside ``forward`` (as DDP needs) and still finds the hooks when gradient checkpointing
+re-runs a block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from idvid.models.injection import Injection
+
+
+class IdentityTrainingModel(nn.Module):
+    """Face encoder + identity adapter + backbone transformer of an ``IDVideoPipeline``.
+
+    The modules are the pipeline's own (not copies): training them trains the pipeline.
+    """
+
+    def __init__(self, pipe) -> None:
+        super().__init__()
+        if getattr(pipe, "transformer_2", None) is not None:
+            from idvid.errors import IdvidError
+
+            raise IdvidError("training two-expert backbones (Wan 2.2 A14B) is not supported; train one expert's "
+                             "backbone directory")
+        self.transformer = pipe.transformer
+        self.face_encoder = pipe.face_encoder
+        self.id_adapter = pipe.id_adapter
+        self.family = pipe.family
+        self.injection = Injection()
+        self._hooks = self.id_adapter.register(self.transformer, self.injection)
+
+    def forward(
+        self,
+        latents: torch.Tensor,
+        timestep: torch.Tensor,
+        text_embeds: torch.Tensor,
+        faces: dict[str, torch.Tensor],
+        identity_weight: torch.Tensor,
+        condition: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """One denoising prediction with identity.
+
+        Args:
+            latents: (B, C, f, h, w) noisy latents; timestep: (B,) as the transformer takes it.
+            text_embeds: (B, L, D) from the backbone's text encoder.
+            faces: FaceKnowledgeEncoder inputs: embeddings (B, V, 128), vertices (B, V, 478, 3),
+                view_mask (B, V), and crops (B, V, 3, S, S) or appearance_features.
+            identity_weight: (B,) 0 for rows trained without identity (dropout), else 1.
+            condition: (B, Cc, f, h, w) image condition of image-to-video backbones, or None.
+
+        Returns:
+            (B, C, f, h, w) the backbone's output in its scheduler's prediction type.
+        """
+        # 1. Identity tokens and every layer's keys/values, with gradients.
+        tokens = self.face_encoder(**faces)
+        self.injection.kv = self.id_adapter.precompute(tokens)
+        self.injection.identity_weight = identity_weight
+        # 2. The backbone; its blocks' hooks inject what step 1 set.
+        return self.family.predict(self.transformer, latents, timestep, text_embeds, condition)
+
+    @contextmanager
+    def detached(self) -> Iterator[None]:
+        """The backbone without the training hooks, e.g. to sample with the pipeline, which
+        attaches the adapter itself."""
+        for handle in self._hooks:
+            handle.remove()
+        try:
+            yield
+        finally:
+            self._hooks = self.id_adapter.register(self.transformer, self.injection)

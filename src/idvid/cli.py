@@ -171,6 +171,34 @@ def _prepare_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true", help="delete an earlier dataset in OUT and start again")
 
 
+def _cache_latents_parser(sub) -> None:
+    p = sub.add_parser(
+        "cache-latents", help="encode a clip store's videos and captions once, so training skips decoding",
+        description="Encode the middle --frames frames of every clip in DATA with --model's VAE, and its caption "
+        "with the model's text encoder, into DATA/latents/<model>-<N>f-<hash>/ (safetensors, one file per clip, "
+        "plus a manifest of what the cache was made for). Training on the same model and frame count uses the "
+        "cache when it is present. Rerunning resumes: finished clips are skipped.",
+    )
+    p.add_argument("data", type=Path, metavar="DATA", help="clip store (made by idvid synth or idvid prepare)")
+    p.add_argument("--model", required=True, help="DiT preset name or model directory (list with `idvid info`)")
+    p.add_argument("--frames", type=int, required=True, dest="num_frames", metavar="N",
+                   help="frames per clip, as the training config's data.num_frames")
+    p.add_argument("--stride", type=int, default=1, dest="frame_stride", metavar="S",
+                   help="take every S-th frame (default: %(default)s)")
+    p.add_argument("--split", help="only clips of this split, e.g. train (default: every clip)")
+    p.add_argument("--batch-size", type=int, default=4, metavar="B",
+                   help="clips of one size per VAE call; lower it if the VAE runs out of memory (default: %(default)s)")
+    p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+
+
+def cmd_cache_latents(args) -> None:
+    from idvid.data.cache_latents import cache_latents, format_cache_report
+
+    report = cache_latents(args.data, args.model, args.num_frames, frame_stride=args.frame_stride,
+                           batch_size=args.batch_size, split=args.split, device=args.device)
+    print(format_cache_report(report))
+
+
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train the identity adapter (or a tiny backbone) from a YAML config",
                        description="Train from a YAML config (a file, or a shipped name such as `tiny`).")
@@ -203,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     _bench_parser(sub)
     _synth_parser(sub)
     _prepare_parser(sub)
+    _cache_latents_parser(sub)
     _train_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
@@ -309,7 +338,7 @@ def cmd_info(args) -> None:
 
 
 COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
-            "synth": cmd_synth, "prepare": cmd_prepare, "train": cmd_train}
+            "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

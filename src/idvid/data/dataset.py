@@ -15,7 +15,22 @@
 - ``identity_dropped``: bool (then every ``ref_mask`` entry is False and the tensors are zero);
 - ``clip_id``, ``bucket``: str.
 
-Randomness (window, views, dropouts) comes from ``np.random.default_rng([seed, epoch, index])``:
+With ``latent_cache`` (a :class:`~idvid.data.latent_cache.LatentCache` made by ``idvid
+cache-latents`` for the training model; see :func:`~idvid.data.latent_cache.find_latent_cache`)
+the video is neither decoded nor encoded, and ``video`` is replaced by what the trainer's step
+would compute from it (the same values, as ``family.encode``, ``pipe.encode_prompt`` and
+``family.image_condition`` give them):
+
+- ``latents``: (C, f, h, w) float32, normalised VAE latents drawn from the cached distribution;
+- ``text_embeds``: (L, D) in the text encoder's dtype: the caption's, or the empty caption's
+  when ``caption_dropped``;
+- ``condition``: (C, f, h, w) float32, image-to-video caches only: the first target frame's
+  latents, zeros after it;
+- ``frame_indices``: the cached window (the middle of the clip; fixed, not random), so
+  reference views are never one of these frames either.
+
+Randomness (window, views, dropouts) comes from ``np.random.default_rng([seed, epoch, index])``,
+the cached latents' noise from ``np.random.default_rng([seed, epoch, index, 1])``:
 deterministic, and independent of the DataLoader worker that loads the sample. Use
 :class:`~idvid.data.buckets.BucketBatchSampler` with :attr:`ClipDataset.buckets` for batches
 of one frame size and disjoint per-rank shards.
@@ -24,19 +39,38 @@ of one frame size and disjoint per-rank shards.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from idvid.data.store import ClipStore
 from idvid.errors import IdvidError
 
+if TYPE_CHECKING:
+    import torch
+
+    from idvid.data.latent_cache import LatentCache
+
+LATENT_NOISE_TAG = 1
+
+
+def frames_to_video(frames: np.ndarray) -> torch.Tensor:
+    """(T, H, W, 3) uint8 frames -> (T, 3, H, W) float32 in [-1, 1] (a sample's ``video``)."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
 
 class ClipDataset:
-    """A torch map-style dataset over ``ClipStore(root)`` clips of ``split`` (None = all)."""
+    """A torch map-style dataset over ``ClipStore(root)`` clips of ``split`` (None = all).
+
+    latent_cache: read latents and text embeddings from this cache instead of decoding videos;
+    it must hold every clip of the split, for ``num_frames`` (None takes the cache's) and
+    ``frame_stride``."""
 
     def __init__(self, root: str | os.PathLike, split: str | None = "train", num_frames: int | None = None,
                  frame_stride: int = 1, num_refs: int = 3, caption_dropout: float = 0.1,
-                 identity_dropout: float = 0.1, seed: int = 0):
+                 identity_dropout: float = 0.1, seed: int = 0, latent_cache: LatentCache | None = None):
         for name, p in (("caption_dropout", caption_dropout), ("identity_dropout", identity_dropout)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {p}")
@@ -47,6 +81,23 @@ class ClipDataset:
         self.num_frames, self.frame_stride, self.num_refs = num_frames, int(frame_stride), int(num_refs)
         self.caption_dropout, self.identity_dropout = float(caption_dropout), float(identity_dropout)
         self.seed, self.epoch = int(seed), 0
+        self.latent_cache = latent_cache
+        if latent_cache is not None:
+            self.num_frames = self._check_cache(latent_cache)
+
+    def _check_cache(self, cache: LatentCache) -> int:
+        """The cache's frame count, after checking it fits this dataset and holds every clip."""
+        from idvid.data.latent_cache import LatentCacheError
+
+        wanted = (cache.num_frames if self.num_frames is None else int(self.num_frames), self.frame_stride)
+        if wanted != (cache.num_frames, cache.frame_stride):
+            raise LatentCacheError(f"latent cache {cache.path} holds {cache.num_frames} frames with stride "
+                                   f"{cache.frame_stride}; this dataset wants {wanted[0]} with stride {wanted[1]}")
+        missing = cache.missing(self.metas)
+        if missing:
+            raise LatentCacheError(f"latent cache {cache.path} lacks {len(missing)} of {len(self.metas)} clips "
+                                   f"(e.g. {missing[0]}); run idvid cache-latents again")
+        return cache.num_frames
 
     @property
     def buckets(self) -> list[str]:
@@ -62,13 +113,16 @@ class ClipDataset:
     # ---- sample choices (no tensors; tested directly) ---------------------------------------
 
     def target_indices(self, meta: dict, rng: np.random.Generator) -> np.ndarray:
-        """(T,) clip frames to use as targets: a random window of num_frames with frame_stride."""
+        """(T,) clip frames to use as targets: a random window of num_frames with frame_stride (the
+        cached window with a latent cache)."""
         total = int(meta["num_frames"])
         want = total if self.num_frames is None else int(self.num_frames)
         span = (want - 1) * self.frame_stride + 1
         if span > total:
             raise IdvidError(f"clip {meta['clip_id']} has {total} frames, fewer than {want} x stride "
                              f"{self.frame_stride} needs")
+        if self.latent_cache is not None:
+            return self.latent_cache.window(total)
         start = int(rng.integers(0, total - span + 1))
         return np.arange(start, start + span, self.frame_stride, dtype=np.int64)
 
@@ -103,7 +157,6 @@ class ClipDataset:
 
         meta = self.metas[index]
         targets, refs, chosen, caption_dropped, identity_dropped = self.plan(index)
-        frames = self.store.read_frames(meta["clip_id"], targets)
         k = self.num_refs
         out_refs = {
             "ref_embeddings": np.zeros((k, 128), np.float32),
@@ -124,9 +177,8 @@ class ClipDataset:
         crops = torch.from_numpy(out_refs.pop("ref_crops")).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         if identity_dropped:
             crops.zero_()
-        video = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
         return {
-            "video": video,
+            **self._target(meta, index, targets, caption_dropped),
             "frame_indices": torch.from_numpy(targets),
             "caption": "" if caption_dropped else meta["caption"],
             "caption_dropped": caption_dropped,
@@ -137,3 +189,11 @@ class ClipDataset:
             "clip_id": meta["clip_id"],
             "bucket": meta["bucket"],
         }
+
+    def _target(self, meta: dict, index: int, targets: np.ndarray, caption_dropped: bool) -> dict:
+        """``video`` decoded from the clip, or the cached ``latents``, ``text_embeds`` (, ``condition``)."""
+        if self.latent_cache is None:
+            return {"video": frames_to_video(self.store.read_frames(meta["clip_id"], targets))}
+        entry = self.latent_cache.load(self.store, meta)
+        rng = np.random.default_rng([self.seed, self.epoch, int(index), LATENT_NOISE_TAG])
+        return self.latent_cache.sample(entry, caption_dropped, rng)

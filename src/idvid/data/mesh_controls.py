@@ -45,10 +45,15 @@ def relative_rotation(reference: np.ndarray, vertices: np.ndarray) -> np.ndarray
 
 def placement(reference: HeadFrame, reference_eyes: float, frame: HeadFrame, eyes: float) -> np.ndarray:
     """(3,) tx, ty, scale of a frame relative to the reference (head frames and inter-ocular
-    distances of both), in the renderer's convention (see the module docstring)."""
+    distances of both), in the renderer's convention (see the module docstring).
+
+    The frame's pivot is the reference's carried along with the head (same face-frame point,
+    scaled), not the frame's own :attr:`HeadFrame.pivot`: that one hangs off the chin, which
+    drops when the mouth opens."""
     scale = eyes / reference_eyes
+    pivot = frame.from_face(scale * reference.to_face(reference.pivot[None]))[0, :2]
     centre = reference.centre[:2]
-    shift = frame.pivot[:2] - centre - scale * (reference.pivot[:2] - centre)
+    shift = pivot - centre - scale * (reference.pivot[:2] - centre)
     return np.array([*(shift / reference.face_height), scale])
 
 

@@ -1,6 +1,8 @@
-"""Train the `nano` motion model on procedurally generated motion programs.
+"""Train the `nano` motion model on procedurally generated motion programs (and, optionally, on
+the motion of real clips).
 
     python -m idvid.training.motion --out DIR --minutes 25 --seed 0
+    python -m idvid.training.motion --out DIR --minutes 25 --clips PREPARED [MORE ...] --real-fraction 0.25
 
 Each batch mixes fresh programs (new captions, encoded once by MiniLM and cached) with programs
 whose caption was seen before, re-realised with new timing, amplitudes, reference pose and
@@ -8,6 +10,14 @@ background, so the text encoder is not the bottleneck. The denoiser predicts the
 (x0) under a cosine-schedule DDPM; 10% of the rows see the null text (classifier-free guidance).
 AdamW, warm-up then cosine learning rate, an EMA of the weights (diffusers ``EMAModel``), which is
 what gets saved. The loss curve goes to ``DIR/train_log.csv``; the end prints an evaluation.
+
+``--clips``: clip stores (``idvid prepare`` output, or ``idvid synth``'s) whose ``train`` clips give
+control tracks measured from their faces (:mod:`idvid.data.tracks`; cached beside each clip, so
+only the first run analyses the frames). ``real_fraction`` of every batch's rows are drawn from
+them, with their captions encoded by the same :class:`CaptionBank`. A clip without a caption is
+trained with the null text (the unconditional row of classifier-free guidance): it still shows
+how people move when nothing is asked, which is what unguided sampling should produce. Clips whose
+faces cannot be tracked are left out with a reason; channel statistics come from the programs.
 """
 
 from __future__ import annotations
@@ -28,6 +38,8 @@ from tqdm.auto import tqdm
 
 from idvid.data.captions import write_caption
 from idvid.data.motion_programs import MODEL_FRAMES, Step, realise, sample_clip, sample_reference_pose, sample_steps
+from idvid.data.tracks import ClipTrack, store_tracks
+from idvid.errors import IdvidError
 from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
 from idvid.pipelines.motion import MotionGenerator
@@ -44,6 +56,7 @@ class TrainConfig:
 
     batch_size: int = 64
     fresh_per_batch: int = 8  # rows per batch with a never-seen program and caption
+    real_fraction: float = 0.25  # share of each batch's rows from clip tracks, when clips are given
     learning_rate: float = 8e-4
     warmup_steps: int = 150
     weight_decay: float = 0.01
@@ -54,6 +67,10 @@ class TrainConfig:
     log_every: int = 10
     save_every_minutes: float = 5.0
     model_config: dict = field(default_factory=lambda: dict(MODEL_CONFIG))
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.real_fraction < 1.0:  # programs stay in every batch: they carry the vocabulary
+            raise IdvidError(f"real_fraction must be in [0, 1), got {self.real_fraction}")
 
 
 def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
@@ -96,16 +113,17 @@ class CaptionBank:
         return tokens, mask
 
 
-class ProgramSource:
-    """Training batches: fresh (steps, caption) programs plus re-realised ones from a growing pool."""
+Rows = tuple[list[np.ndarray], list[str], list[np.ndarray]]  # controls (T, 16), captions, reference poses (3,)
 
-    def __init__(self, bank: CaptionBank, seed: int) -> None:
-        self.bank = bank
+
+class ProgramSource:
+    """Fresh (steps, caption) programs plus re-realised ones from a growing pool."""
+
+    def __init__(self, seed: int) -> None:
         self.rng = np.random.default_rng([seed, 2])
         self.pool: list[tuple[tuple[Step, ...], str]] = []
 
-    def batch(self, size: int, fresh: int) -> dict[str, torch.Tensor]:
-        """-> controls (B, T, 16), tokens (B, L, 384), mask (B, L), reference_pose (B, 3)."""
+    def rows(self, size: int, fresh: int) -> Rows:
         fresh = size if len(self.pool) < size else fresh
         plans = []
         for _ in range(fresh):
@@ -115,9 +133,41 @@ class ProgramSource:
         plans += [self.pool[i] for i in self.rng.integers(len(self.pool), size=size - fresh)]
         poses = [sample_reference_pose(self.rng) for _ in plans]
         controls = [realise(steps, self.rng, pose)[0] for (steps, _), pose in zip(plans, poses)]
-        tokens, mask = self.bank.batch([caption for _, caption in plans])
+        return controls, [caption for _, caption in plans], poses
+
+
+class TrackSource:
+    """Rows from clip tracks (real motion), drawn uniformly with replacement."""
+
+    def __init__(self, tracks: Sequence[ClipTrack], seed: int) -> None:
+        self.tracks = list(tracks)
+        self.rng = np.random.default_rng([seed, 5])
+
+    def rows(self, size: int) -> Rows:
+        picks = [self.tracks[i] for i in self.rng.integers(len(self.tracks), size=size)] if self.tracks else []
+        return [t.values for t in picks], [t.caption for t in picks], [t.reference_pose for t in picks]
+
+
+class MixedSource:
+    """Training batches: ``real_fraction`` of the rows (rounded) from clip tracks, the rest programs."""
+
+    def __init__(self, bank: CaptionBank, seed: int, tracks: Sequence[ClipTrack] = (), real_fraction: float = 0.0):
+        self.bank = bank
+        self.programs = ProgramSource(seed)
+        self.tracks = TrackSource(tracks, seed)
+        self.real_fraction = real_fraction if tracks else 0.0
+
+    def batch(self, size: int, fresh: int) -> dict[str, torch.Tensor]:
+        """-> controls (B, T, 16), tokens (B, L, 384), mask (B, L), reference_pose (B, 3), and
+        null_text (B,) bool: rows without a caption, trained with the null text. Real rows come last."""
+        real = round(size * self.real_fraction)
+        programs = self.programs.rows(size - real, min(fresh, size - real))
+        tracks = self.tracks.rows(real)
+        controls, captions, poses = (a + b for a, b in zip(programs, tracks))
+        tokens, mask = self.bank.batch(captions)
         return {"controls": torch.from_numpy(np.stack(controls)), "tokens": tokens, "mask": mask,
-                "reference_pose": torch.tensor(np.stack(poses), dtype=torch.float32)}
+                "reference_pose": torch.tensor(np.stack(poses), dtype=torch.float32),
+                "null_text": torch.tensor([not c for c in captions])}
 
 
 def channel_weights(head_weight: float) -> torch.Tensor:
@@ -136,8 +186,10 @@ def diffusion_loss(model: MotionDiT, scheduler: DDPMScheduler, batch: dict, gene
     t = torch.randint(0, scheduler.config.num_train_timesteps, (size,), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
     noisy = scheduler.add_noise(x0, noise, t)
-    # 2. Drop the text of some rows, predict, compare with the clean sample.
+    # 2. Drop the text of some rows (always of those without a caption), predict, compare.
     dropped = torch.rand(size, generator=generator) < text_dropout
+    if "null_text" in batch:
+        dropped |= batch["null_text"]
     pred = model(noisy, t, batch["tokens"], batch["reference_pose"], batch["mask"], text_dropped=dropped).sample
     return ((pred - x0).square() * channel_weights(head_weight)).mean()
 
@@ -156,10 +208,13 @@ def train(
     config: TrainConfig | None = None,
     text_encoder: TextEncoder | None = None,
     evaluate_at_end: bool = True,
+    clips: Sequence[str | Path] = (),
 ) -> dict:
     """Train a MotionGenerator into ``out``; stops after ``minutes`` or ``steps`` (whichever first).
 
-    Returns a summary: steps, seconds, final (smoothed) loss, validation loss, evaluation numbers.
+    clips: clip stores whose train clips' tracks make ``config.real_fraction`` of each batch.
+    Returns a summary: steps, seconds, final (smoothed) loss, validation loss, evaluation numbers,
+    and with clips how many clip tracks were used and left out.
     """
     if minutes is None and steps is None:
         raise ValueError("give minutes or steps")
@@ -177,7 +232,8 @@ def train(
                                   betas=(0.9, 0.99))
     ema = EMAModel(model.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=0.75)
     bank = CaptionBank(encoder)
-    source = ProgramSource(bank, seed)
+    tracks, rejected = load_tracks(clips)
+    source = MixedSource(bank, seed, tracks, config.real_fraction)
     validation = _validation_batch(bank, seed)
     budget = None if minutes is None else minutes * 60.0
     # 2. The loop.
@@ -218,10 +274,27 @@ def train(
     summary = {"steps": step, "seconds": round(time.monotonic() - start, 1), "loss_smooth": smooth,
                "captions_seen": len(bank.features),
                "params": sum(p.numel() for p in model.parameters())}
+    if clips:
+        summary.update(real_clips=len(tracks), real_clips_left_out=len(rejected),
+                       real_rows_per_batch=round(config.batch_size * source.real_fraction))
     summary["validation_loss"] = validation_loss(trained.motion_model, train_scheduler, validation, seed)
     if evaluate_at_end:
         summary.update(evaluate_heldout(trained, seed))
     return summary
+
+
+def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]]:
+    """(usable train-clip tracks of the clip stores ``clips``, why the others were left out), both
+    also printed. Raises IdvidError when clips are given but none is usable."""
+    if not clips:
+        return [], []
+    tracks, rejected = store_tracks(clips)
+    for reason in rejected:
+        tqdm.write(f"left out {reason}")
+    if not tracks:
+        raise IdvidError(f"no usable train clip in {', '.join(map(str, clips))} ({len(rejected)} left out)")
+    tqdm.write(f"{len(tracks)} clip tracks from {len(clips)} store(s); {len(rejected)} left out")
+    return tracks, rejected
 
 
 def _optimise(model: MotionDiT, optimizer: torch.optim.Optimizer, ema: EMAModel, loss: torch.Tensor) -> None:
@@ -291,11 +364,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, help="optimiser steps (deterministic schedule)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, to share the CPU)")
+    parser.add_argument("--clips", nargs="+", default=[], metavar="DIR",
+                        help="clip stores (idvid prepare / synth output) whose train clips' motion is mixed in")
+    parser.add_argument("--real-fraction", type=float, default=TrainConfig.real_fraction,
+                        help="share of each batch's rows from --clips (default %(default)s)")
     args = parser.parse_args(argv)
     if args.minutes is None and args.steps is None:
         parser.error("give --minutes or --steps")
     torch.set_num_threads(args.threads)
-    summary = train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed)
+    config = TrainConfig(real_fraction=args.real_fraction)
+    summary = train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config, clips=args.clips)
     width = max(len(k) for k in summary)
     print("\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
                     for k, v in summary.items()))

@@ -231,7 +231,7 @@ def _store_copy(root, tmp_path):
 
 def test_cache_latents_command(root, tmp_path, capsys):
     data = _store_copy(root, tmp_path)
-    args = ["cache-latents", str(data), "--model", "tiny", "--frames", "5", "--batch-size", "3"]
+    args = ["cache-latents", str(data), "--model", "tiny", "--frames", "5", "--batch-size", "3", "--device", "cpu"]
     assert main(args) == 0
     printed = capsys.readouterr().out.strip()
     assert printed.startswith("cached 5 clip(s), 0 already cached") and "tiny-5f-" in printed

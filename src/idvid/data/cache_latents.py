@@ -116,7 +116,10 @@ def _load_pipeline(model: str, device: str | None):
         raise GenerationError(f"{model} is not a diffusion-transformer model; latents are cached for DiT "
                               "backbones such as tiny, cogvideox-5b-i2v or wan2.1-1.3b")
     pipe = IDVideoPipeline.from_pretrained(model)
-    return pipe.to(device) if device else pipe
+    if device:  # only the encoders run: the transformer stays where it loaded
+        pipe.vae.to(device)
+        pipe.text_encoder.to(device)
+    return pipe
 
 
 def _check_sizes(pipe, num_frames: int, buckets: list[str]) -> None:

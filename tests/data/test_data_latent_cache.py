@@ -140,6 +140,7 @@ def test_dataset_samples_from_the_cache_without_decoding(root, pipes, name, monk
             used = s["ref_source_frames"][s["ref_mask"]].numpy()
             assert used.size and not np.isin(used, s["frame_indices"].numpy()).any()
             normalised.append(((s["latents"] - entry["latent_mean"]) / entry["latent_std"]).flatten())
+            assert ("condition" in s) == ("condition_mean" in entry)
             if "condition_mean" in entry:
                 assert s["condition"].shape == s["latents"].shape and not s["condition"][:, 1:].any()
     z = torch.cat(normalised)

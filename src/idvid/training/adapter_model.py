@@ -71,12 +71,17 @@ class IdentityTrainingModel(nn.Module):
         # 2. The backbone; its blocks' hooks inject what step 1 set.
         return self.family.predict(self.transformer, latents, timestep, text_embeds, condition)
 
-    @contextmanager
-    def detached(self) -> Iterator[None]:
-        """The backbone without the training hooks, e.g. to sample with the pipeline, which
-        attaches the adapter itself."""
+    def detach(self) -> None:
+        """Remove the training hooks for good (training is over)."""
         for handle in self._hooks:
             handle.remove()
+        self._hooks = []
+
+    @contextmanager
+    def detached(self) -> Iterator[None]:
+        """The backbone without the training hooks for a while, e.g. to sample with the pipeline,
+        which attaches the adapter itself."""
+        self.detach()
         try:
             yield
         finally:

@@ -98,6 +98,7 @@ class Trainer:
         self.model = accelerator.prepare(IdentityTrainingModel(pipe))
         # 2. Optimizer over the wrapped model's trainable parameters (the order FSDP needs), and EMA.
         self.param_names = trainable_names(self.unwrapped)
+        self.trained_modules = sorted({name.split(".")[0] for name in self.param_names})
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
         lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=t.warmup_steps)
@@ -244,8 +245,8 @@ class Trainer:
         if self.ema is not None:
             self.ema.copy_to(self.params)
         model = self.unwrapped
-        with model.detached():
-            merge_lora(self.pipe.transformer)
+        model.detach()
+        merge_lora(self.pipe.transformer)
         for module in (model.face_encoder, model.id_adapter, model.transformer):
             module.eval()
         final = self.out / "final"
@@ -258,10 +259,21 @@ class Trainer:
     # ---- loop ------------------------------------------------------------------------------------
 
     def validate(self) -> dict[str, float]:
+        """Held-out samples and scores, with the EMA weights when EMA is on; training mode after."""
         model = self.unwrapped
-        context = self.ema.average_parameters(self.params) if self.ema is not None else nullcontext()
-        with context, model.detached(), torch.no_grad():
-            return self.validator.run(self.pipe, self.step, is_main=self.accelerator.is_main_process)
+        if self.ema is not None:
+            self.ema.store(self.params)
+            self.ema.copy_to(self.params)
+        try:
+            with model.detached(), torch.no_grad():
+                model.eval()
+                return self.validator.run(self.pipe, self.step, is_main=self.accelerator.is_main_process)
+        finally:
+            if self.ema is not None:
+                self.ema.restore(self.params)
+            for name in self.trained_modules:
+                getattr(model, name).train()
+            self.accelerator.wait_for_everyone()
 
     def train(self, until: int | None = None, progress: bool = True) -> dict:
         """Train to step ``until`` (default: config steps); checkpoints, logs, final save at the end."""

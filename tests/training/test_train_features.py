@@ -1,0 +1,88 @@
+"""Optional training features on the tiny backbone: LoRA, the identity loss, validation samples."""
+
+import json
+
+import pytest
+import torch
+
+from idvid.training.config import from_dict
+from idvid.training.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from idvid.data.synth import synthesize
+
+    root = tmp_path_factory.mktemp("features") / "clips"
+    synthesize(root, identities=3, clips_per_identity=1, seed=2, size=64, num_frames=9, heldout_fraction=0.34,
+               progress=False)
+    return root
+
+
+def _config(store, train=None, **sections):
+    values = {"model": "tiny", "data": {"root": str(store), "num_frames": 5, "identity_dropout": 0.0},
+              "train": {"trainable": "adapter", "steps": 2, "batch_size": 1, "lr": 1e-2, "checkpoint_every": 100,
+                        **(train or {})}}
+    return from_dict({**values, **sections})
+
+
+def test_lora_trains_only_lora_in_the_backbone_and_folds_into_the_final_weights(store, tmp_path):
+    trainer = Trainer(_config(store, lora={"rank": 4}), tmp_path)
+    backbone = [n for n in trainer.param_names if n.startswith("transformer.")]
+    assert backbone and all("lora_" in n for n in backbone)
+    frozen = {n: p.detach().clone() for n, p in trainer.pipe.transformer.named_parameters() if not p.requires_grad}
+    trainer.train(progress=False)
+    assert all(torch.equal(p, frozen[n]) for n, p in trainer.pipe.transformer.named_parameters() if n in frozen)
+    # the final pipeline: plain backbone weights (LoRA folded in) that give the trained model's output
+    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+
+    loaded = IDVideoPipeline.from_pretrained(tmp_path / "final")
+    assert not [n for n, _ in loaded.transformer.named_parameters() if "lora" in n]
+    x = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    text = torch.randn(1, 8, 32, generator=torch.Generator().manual_seed(1))
+    t = torch.tensor([500.0])
+    family = loaded.family
+    merged = family.predict(trainer.pipe.transformer, x, t, text)
+    assert torch.allclose(family.predict(loaded.transformer, x, t, text), merged, atol=1e-5)
+    base = IDVideoPipeline.from_pretrained("tiny").transformer
+    assert not torch.allclose(family.predict(base, x, t, text), merged, atol=1e-4)  # LoRA changed it
+
+
+def test_bad_lora_targets_are_one_clear_error(store, tmp_path):
+    from idvid.errors import IdvidError
+
+    with pytest.raises(IdvidError, match="lora.targets"):
+        Trainer(_config(store, lora={"rank": 4, "targets": ["no_such_layer"]}), tmp_path)
+
+
+def _gate_gradient(trainer, batch):
+    trainer.optimizer.zero_grad(set_to_none=True)
+    terms = trainer.micro_step(batch, micro=0, scale=1.0)
+    return terms, trainer.pipe.id_adapter.gate.grad.clone()
+
+
+def test_identity_loss_is_measured_on_ground_truth_faces_and_trains_the_adapter(store, tmp_path):
+    pytest.importorskip("onnx")
+    trainer = Trainer(_config(store, identity_loss={"weight": 1.0, "max_sigma": 1.0}), tmp_path)
+    batch = trainer.batch(0)
+    terms, with_identity = _gate_gradient(trainer, batch)
+    # 1 - cos is in [0, 2]; 0 would mean no ground-truth face was found (nothing measured)
+    assert 0.0 < terms["identity_loss"] <= 2.0
+    assert terms["loss"] == pytest.approx(terms["diffusion_loss"] + terms["identity_loss"], rel=1e-5)
+    trainer.config.identity_loss.weight = 0.0
+    _, without = _gate_gradient(trainer, batch)
+    assert not torch.allclose(with_identity, without)  # the identity loss reaches the adapter
+
+
+def test_validation_samples_held_out_identities_and_logs_scores(store, tmp_path):
+    trainer = Trainer(_config(store, train={"steps": 2, "log_every": 1},
+                              validation={"every": 2, "clips": 1, "num_inference_steps": 2}), tmp_path)
+    trainer.train(progress=False)
+    heldout = {m["clip_id"] for m in trainer.validator.dataset.metas}
+    training = {m["clip_id"] for m in trainer.dataset.metas}
+    assert heldout and not heldout & training
+    rows = [json.loads(line) for line in (tmp_path / "validation" / "scores.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2] and rows[0]["clip_id"] in heldout
+    assert {"facesim", "face_detection_rate", "motion_amplitude"} <= set(rows[0])
+    assert (tmp_path / "validation" / "step-0000002" / f"{rows[0]['clip_id']}.mp4").stat().st_size > 0
+    assert list((tmp_path / "logs").glob("events.out.tfevents.*"))  # TensorBoard got the run

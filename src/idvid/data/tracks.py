@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.atomic import atomic_output
-from idvid.data.mesh_controls import ExpressionBasis, expression_features, placement, relative_rotation
+from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.motion_actions import CLIP_SECONDS
 from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
 from idvid.data.store import ClipStore
@@ -50,7 +50,7 @@ MAX_GAP_SECONDS = 0.5  # longest run of faceless frames that is interpolated (at
 MAX_MISSING = 0.2  # largest share of faceless frames in a usable clip
 DETECT_MIN_SIDE = 192  # smaller frames are upscaled (by a whole factor) before face detection
 _HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale")]
-_EXPRESSION = [CONTROL_NAMES.index(n) for n in ("smile", "mouth_open", "blink", "brow_raise")]
+_EXPRESSION = [CONTROL_NAMES.index(n) for n in EXPRESSIONS]
 
 
 class TrackError(IdvidError):
@@ -139,7 +139,7 @@ def measure_controls(meshes: np.ndarray) -> FrameMeasures:
         frame = HeadFrame.from_vertices(vertices)
         row = NEUTRAL.to_array()
         row[_HEAD] = [*relative_rotation(reference, vertices), *placement(frame0, eyes0, frame, interocular(vertices))]
-        row[_EXPRESSION] = basis.measure(expression_features(frame, vertices))
+        row[_EXPRESSION] = basis.measure(expression_features(vertices))
         values[i] = row
     pose = head_pose(reference)
     return FrameMeasures(values, np.array([pose.yaw, pose.pitch, pose.roll], dtype=np.float32))

@@ -21,6 +21,9 @@ class Preset:
     repo_id: str | None = None  # diffusers-format base model; None: built in, nothing to download
     image_to_video: bool = False
     shipped: bool = False  # weights live inside the package (idvid/assets/<name>)
+    # "module:function" giving the random components of a built-in preset (repo_id None); None:
+    # the family's tiny components with a tiny face encoder and adapter.
+    builder: str | None = None
     # Generation defaults a user can override per call (frames, size, steps, guidance, fps).
     defaults: dict = field(default_factory=dict)
 
@@ -54,6 +57,11 @@ PRESETS: dict[str, Preset] = {
                family="cogvideox", defaults=_tiny_defaults()),
         Preset("tiny-cogvideox-i2v", "dit", "random tiny CogVideoX-class I2V DiT + VAE (untrained)",
                family="cogvideox", image_to_video=True, defaults=_tiny_defaults()),
+        Preset("pixel-small", "dit", "6-layer Wan-class DiT on 8x8 pixel-shuffle latents with MiniLM text, "
+               "random init: the from-scratch model of the identity ablation (train it with idvid train)",
+               family="wan", builder="idvid.models.backbones.scratch:pixel_small_components",
+               defaults=dict(num_frames=9, height=64, width=64, num_inference_steps=16, guidance_scale=3.0,
+                             identity_guidance_scale=2.0, fps=8)),
         Preset("cogvideox-5b", "dit", "CogVideoX-5B text-to-video with an identity adapter",
                family="cogvideox", repo_id="THUDM/CogVideoX-5b", defaults=_COGVIDEOX_DEFAULTS),
         Preset("cogvideox-5b-i2v", "dit", "CogVideoX-5B image-to-video, conditioned on the face photo",

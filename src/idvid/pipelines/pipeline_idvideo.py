@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from importlib import import_module
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,9 +146,14 @@ class IDVideoPipeline(DiffusionPipeline):
 
     @classmethod
     def _tiny(cls, preset: Preset) -> "IDVideoPipeline":
-        """Random tiny components of the real classes; the same weights on every call."""
+        """Random components of the real classes (the preset's builder, or the family's tiny ones);
+        the same weights on every call."""
         with torch.random.fork_rng():
             torch.manual_seed(0)
+            if preset.builder is not None:
+                module, function = preset.builder.split(":")
+                components = getattr(import_module(module), function)()
+                return cls(**components, generation_defaults=preset.defaults)
             components = FAMILIES[preset.family].tiny_components(image_to_video=preset.image_to_video)
             face_encoder = FaceKnowledgeEncoder(**TINY_FACE_ENCODER)
             id_adapter = IdentityInjector.for_transformer(

@@ -33,6 +33,9 @@ from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
 
+TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
+
+
 def collate(samples: list[dict]) -> dict:
     """Dataset samples -> a batch: tensors stacked, everything else listed."""
     out = {}
@@ -107,6 +110,7 @@ class Trainer:
         self.identity_loss = self._identity_loss()
         self.validator = self._validator()
         self.log = TrainLog(self.out, enabled=accelerator.is_main_process)
+        self._text_cache: dict[str, torch.Tensor] = {}
         self.step = 0
 
     @property
@@ -151,7 +155,17 @@ class Trainer:
         condition = None
         if family.condition_channels(pipe.vae, pipe.transformer) > 0:
             condition = family.image_condition(pipe.vae, video[:, :, 0], latents.shape[2], generators)
-        return {"latents": latents, "text": pipe.encode_prompt(list(batch["caption"])), "condition": condition}
+        return {"latents": latents, "text": self.text_embeddings(batch["caption"]), "condition": condition}
+
+    def text_embeddings(self, captions: list[str]) -> torch.Tensor:
+        """(B, L, D) caption embeddings; the text encoder is frozen, so each caption is encoded once."""
+        missing = [c for c in dict.fromkeys(captions) if c not in self._text_cache]
+        if missing:
+            encoded = self.pipe.encode_prompt(missing).cpu()
+            if (len(self._text_cache) + len(missing)) * encoded[0].nbytes > TEXT_CACHE_BYTES:
+                self._text_cache.clear()
+            self._text_cache.update(zip(missing, encoded))
+        return torch.stack([self._text_cache[c] for c in captions]).to(self.accelerator.device)
 
     def face_inputs(self, batch: dict) -> tuple[dict, torch.Tensor]:
         """-> (FaceKnowledgeEncoder inputs, identity_weight (B,)). Rows without identity get one

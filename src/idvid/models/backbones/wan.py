@@ -26,10 +26,12 @@ class WanFamily(BackboneFamily):
         return vae.config.z_dim
 
     def _stats(self, vae, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        shape = (1, vae.config.z_dim, 1, 1, 1)
-        mean = torch.tensor(vae.config.latents_mean, device=like.device, dtype=like.dtype).view(shape)
-        std = torch.tensor(vae.config.latents_std, device=like.device, dtype=like.dtype).view(shape)
-        return mean, std
+        """Per-channel latent mean and std; 0 and 1 for latents that need none (pixel space)."""
+        z = vae.config.z_dim
+        shape = (1, z, 1, 1, 1)
+        mean = torch.tensor(vae.config.get("latents_mean") or [0.0] * z, device=like.device, dtype=like.dtype)
+        std = torch.tensor(vae.config.get("latents_std") or [1.0] * z, device=like.device, dtype=like.dtype)
+        return mean.view(shape), std.view(shape)
 
     def encode(self, vae, video, generator=None):
         latents = vae.encode(video.to(vae.dtype)).latent_dist.sample(generator)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-from importlib import import_module
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np

@@ -32,7 +32,6 @@ from idvid.training.logs import TrainLog
 from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
-
 TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
 
 

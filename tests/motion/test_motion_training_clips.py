@@ -14,7 +14,7 @@ from idvid.errors import IdvidError
 from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import get_text_encoder
 from idvid.pipelines.motion import MotionGenerator
-from idvid.training.motion import CaptionBank, MixedSource, TrainConfig, diffusion_loss, make_schedulers, train
+from idvid.training.motion import CaptionBank, MixedSource, TrainConfig, diffusion_loss, main, make_schedulers, train
 
 TINY_MODEL = {"width": 32, "num_layers": 1, "num_heads": 2, "timestep_dim": 16, "num_frames": 49}
 
@@ -77,9 +77,10 @@ def test_a_few_steps_on_a_tiny_clip_store(tmp_path, synth_store):
     assert len(MotionGenerator.from_pretrained(tmp_path)("a woman nods", num_inference_steps=2)) == 49
 
 
-def test_clips_without_usable_tracks_and_bad_fractions_are_refused(tmp_path):
-    with pytest.raises(IdvidError, match="no usable train clip"):
-        train(tmp_path / "out", steps=1, config=TrainConfig(stats_clips=8, model_config=dict(TINY_MODEL)),
-              evaluate_at_end=False, clips=[tmp_path / "empty"])
+def test_clips_without_usable_tracks_and_bad_fractions_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "out"), "--steps", "1", "--clips", str(tmp_path / "empty")])
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.strip() == f"error: no usable train clip in {tmp_path / 'empty'} (0 left out)"
     with pytest.raises(IdvidError, match="real_fraction"):
         TrainConfig(real_fraction=1.0)

@@ -22,7 +22,7 @@ model's layout, plus the reference pose the model is conditioned on.
    frames, or all of a clip that is just that long, as ``idvid synth`` makes them) are resampled
    onto them with :func:`idvid.pipelines.motion.resample_track` (linear, blinks kept). Shorter
    clips are rejected rather than slowed down.
-5. **Cache.** Step 1-2's per-frame controls (the slow part, ~15 ms a frame) are kept beside the
+5. **Cache.** Step 1-2's per-frame controls (the slow part, 15-25 ms a frame) are kept beside the
    clip as ``<clip_id>.track.npz`` (written atomically), with the video's size and modification
    time and :data:`TRACK_FORMAT`; a changed video or format is measured again. The store folder
    must be writable.
@@ -42,7 +42,10 @@ from idvid.data.motion_actions import CLIP_SECONDS
 from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
 from idvid.data.store import ClipStore
 from idvid.errors import FaceError, IdvidError
+from idvid.eval.faces import interocular, largest_face
+from idvid.face.pose import head_pose
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL
+from idvid.render.headframe import HeadFrame
 
 TRACK_SUFFIX = ".track.npz"
 TRACK_FORMAT = 1  # bump when the measurement changes: caches of another format are measured again
@@ -92,8 +95,6 @@ class ClipTrack:
 def clip_meshes(frames: np.ndarray, analyzer) -> np.ndarray:
     """(T, H, W, 3) uint8 RGB frames -> (T, 478, 3) float64 meshes of each frame's largest face, in
     frame pixels; NaN where there is no face or the mesh model finds none."""
-    from idvid.eval.faces import largest_face
-
     meshes = np.full((len(frames), 478, 3), np.nan)
     for i, frame in enumerate(frames):
         image, scale = _detectable(frame)
@@ -123,10 +124,6 @@ def _detectable(frame: np.ndarray) -> tuple[np.ndarray, float]:
 def measure_controls(meshes: np.ndarray) -> FrameMeasures:
     """(T, 478, 3) meshes (NaN where none) -> per-frame controls relative to the first mesh
     (all NaN, reference pose 0, when there is none)."""
-    from idvid.eval.faces import interocular
-    from idvid.face.pose import head_pose
-    from idvid.render.headframe import HeadFrame
-
     values = np.full((len(meshes), len(CONTROL_NAMES)), np.nan, dtype=np.float32)
     found = np.flatnonzero(np.isfinite(meshes[:, 0, 0]))
     if not len(found):
@@ -183,7 +180,7 @@ def window_frames(num_frames: int, fps: float) -> int:
 def model_window(values: np.ndarray, fps: float) -> np.ndarray:
     """(T, 16) per-frame controls at ``fps`` -> (MODEL_FRAMES, 16): the first CLIP_SECONDS,
     resampled end to end and clamped to the renderer's ranges."""
-    from idvid.pipelines.motion import resample_track
+    from idvid.pipelines.motion import resample_track  # here: that module imports torch and diffusers
 
     return clamp_controls(resample_track(values[: window_frames(len(values), fps)], MODEL_FRAMES))
 
@@ -238,13 +235,13 @@ def clip_measures(store: ClipStore, clip_id: str, analyzer=None) -> FrameMeasure
 def clip_track(store: ClipStore, meta: dict, analyzer=None) -> ClipTrack:
     """One clip (its metadata ``meta``, as :meth:`ClipStore.clips` gives it) -> its ClipTrack.
 
-    Raises TrackError (with the clip id) when the clip has no usable track."""
+    Raises TrackError (with the clip id) when the clip has no usable track or cannot be read."""
     clip_id, fps = meta["clip_id"], float(meta["fps"])
     try:
         window_frames(int(meta["num_frames"]), fps)  # before the slow part
         measures = clip_measures(store, clip_id, analyzer)
         values = model_window(fill_gaps(measures, fps), fps)
-    except TrackError as e:
+    except IdvidError as e:  # also a clip whose video or files are unreadable: one bad clip is left out
         raise TrackError(f"{clip_id}: {e}") from None
     return ClipTrack(clip_id, str(meta.get("caption") or "").strip(), values, measures.reference_pose)
 

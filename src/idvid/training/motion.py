@@ -224,6 +224,7 @@ def train(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = text_encoder or get_text_encoder()
+    tracks, rejected = load_tracks(clips)  # first: a bad --clips fails before anything slow
     # 1. Normalisation statistics, model, schedulers, optimiser, EMA.
     mean, std = channel_statistics(seed, config.stats_clips)
     model = MotionDiT(**config.model_config, channel_mean=mean, channel_std=std).train()
@@ -232,7 +233,6 @@ def train(
                                   betas=(0.9, 0.99))
     ema = EMAModel(model.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=0.75)
     bank = CaptionBank(encoder)
-    tracks, rejected = load_tracks(clips)
     source = MixedSource(bank, seed, tracks, config.real_fraction)
     validation = _validation_batch(bank, seed)
     budget = None if minutes is None else minutes * 60.0
@@ -372,8 +372,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.minutes is None and args.steps is None:
         parser.error("give --minutes or --steps")
     torch.set_num_threads(args.threads)
-    config = TrainConfig(real_fraction=args.real_fraction)
-    summary = train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config, clips=args.clips)
+    try:
+        config = TrainConfig(real_fraction=args.real_fraction)
+        summary = train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config,
+                        clips=args.clips)
+    except IdvidError as e:
+        parser.exit(1, f"error: {e}\n")
     width = max(len(k) for k in summary)
     print("\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
                     for k, v in summary.items()))

@@ -129,10 +129,12 @@ def _bench_parser(sub) -> None:
 def _synth_parser(sub) -> None:
     p = sub.add_parser(
         "synth", help="render synthetic training clips of synthetic people (clip store format)",
-        description="Make synthetic identities from the bundled real photos and render CLIPS-PER-IDENTITY clips "
+        description="Make synthetic identities from the bundled real photos (the N most distinct, to the face "
+        "recogniser, of 3N+8 morphed candidates) and render CLIPS-PER-IDENTITY clips "
         "of each (motion program, scene, clothing, light, captions, multi-view references) into OUT, in the "
         "clip store format that `idvid prepare` also writes. Identities are split into training and held-out "
-        "sets. The same --seed gives the same data. Rerunning the same command resumes.",
+        "sets. The same --seed gives the same data. Rerunning the same command resumes. The report gives "
+        "how many same-identity pairs the recogniser matches and how many different-identity pairs it tells apart.",
     )
     p.add_argument("out", type=Path, metavar="OUT", help="dataset folder (new, empty, or an earlier synth run)")
     p.add_argument("--identities", type=int, default=4, metavar="N", help="synthetic people (default: %(default)s)")

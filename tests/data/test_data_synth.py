@@ -1,4 +1,5 @@
-"""idvid synth: determinism, identity split, references are not frames, resume, report."""
+"""idvid synth: determinism, identity split, references are not frames, resume, report; choosing
+distinct identities from a candidate pool; face-shape warps."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ import json
 import numpy as np
 import pytest
 
+from idvid.data.identities import (
+    IdentityBudgetError,
+    _run_candidates,
+    load_sources,
+    make_identities,
+    select_distinct,
+    similarity_stats,
+)
+from idvid.data.identity_morph import WARP_RANGES, shape_warp
 from idvid.data.store import ClipStore, StoreError
 from idvid.data.synth import REPORT_NAME, split_identities, synthesize
 from idvid.data.synth_scene import compose_caption, sample_scene, strip_scene_words
 from idvid.errors import FaceError
 from idvid.face import SAME_PERSON_THRESHOLD
+from idvid.render import landmarks as lm
 from idvid.render.scene_text import scene_from_text
 
 OPTIONS = {"identities": 3, "clips_per_identity": 1, "seed": 3, "size": 96, "num_frames": 9,
@@ -95,7 +106,9 @@ def test_report_identity_numbers(runs):
     assert same["pairs"] > 0 and diff["pairs"] > 0
     assert same["fraction_above_threshold"] > 0.5, same  # most same-identity pairs match
     assert diff["fraction_below_threshold"] > 0.5, diff  # most different-identity pairs do not
-    assert saved["identity_photos"]["max"] < SAME_PERSON_THRESHOLD
+    photos = saved["identity_photos"]
+    assert photos["pairs"] == 3 and photos["max"] < saved["max_pair_similarity"]
+    assert photos["fraction_below_threshold"] > 0.5, photos
 
 
 def test_partial_clip_rewritten_on_rerun(runs, tmp_path):
@@ -124,3 +137,54 @@ def test_scene_phrases_read_back_and_captions():
     assert strip_scene_words("a man nods, in a busy office") == "a man nods"
     assert compose_caption("She smiles in a forest.", "on a beach", "orange") == (
         "She smiles, wearing an orange top, on a beach")
+
+
+def _clustered(groups: int, per_group: int, seed: int = 0) -> np.ndarray:
+    """(groups * per_group, 128) unit vectors: near-duplicates within a group, unrelated across."""
+    rng = np.random.default_rng(seed)
+    centres = np.linalg.qr(rng.normal(size=(128, groups)))[0].T  # orthonormal: cosine 0 across groups
+    points = np.repeat(centres, per_group, axis=0) + 0.05 * rng.normal(size=(groups * per_group, 128))
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def test_select_distinct_takes_one_per_group_and_no_near_duplicates():
+    embeddings = _clustered(groups=4, per_group=5)
+    chosen = select_distinct(embeddings @ embeddings.T, 4, SAME_PERSON_THRESHOLD)
+    assert sorted(c // 5 for c in chosen) == [0, 1, 2, 3]
+    # a fifth would be a near-duplicate (cosine ~0.9 >= MAX_PAIR_SIMILARITY): the pool runs out instead
+    assert len(select_distinct(embeddings @ embeddings.T, 5, SAME_PERSON_THRESHOLD)) == 4
+
+
+def test_similarity_stats():
+    stats = similarity_stats([0.1, 0.2, 0.5, 0.3])
+    assert stats["pairs"] == 4 and stats["fraction_below_threshold"] == 0.75
+    assert stats["mean"] == pytest.approx(0.275) and stats["max"] == 0.5
+    assert stats["p95"] == pytest.approx(np.percentile([0.1, 0.2, 0.5, 0.3], 95))
+    assert similarity_stats([])["mean"] is None
+
+
+def test_too_small_a_pool_is_a_one_line_error(analyzer):
+    with pytest.raises(IdentityBudgetError, match="only 2 distinct identities") as caught:
+        make_identities(3, seed=0, analyzer=analyzer, pool_size=2)
+    assert "\n" not in str(caught.value)
+
+
+def test_candidates_same_in_worker_processes(analyzer):
+    sources = load_sources(analyzer)
+    alone = _run_candidates(sources, 5, [0, 1, 2, 3], analyzer, workers=1, full=False)
+    spread = _run_candidates(sources, 5, [0, 1, 2, 3], analyzer, workers=2, full=False)
+    assert [k for k, _ in spread] == [0, 1, 2, 3]
+    for (_, a), (_, b) in zip(alone, spread):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("warp", sorted(WARP_RANGES))
+def test_each_shape_warp_moves_its_part(astronaut_obs, warp):
+    points = np.asarray(astronaut_obs.vertices, np.float64)[:, :2]
+    moved = np.linalg.norm(shape_warp(points, **{warp: WARP_RANGES[warp]}) - points, axis=1)
+    parts = {"jaw_width": lm.FACE_OVAL, "face_length": lm.CHIN, "eye_spacing": lm.RIGHT_EYE_CORNERS,
+             "eye_size": lm.RIGHT_EYE_CORNERS, "eye_height": lm.LEFT_LOWER_LID, "brow_height": lm.LEFT_BROW,
+             "nose_length": (lm.NOSE_TIP,), "mouth_width": lm.MOUTH_CORNERS, "lip_thickness": lm.LOWER_OUTER_LIP,
+             "chin_length": (lm.CHIN_BOTTOM,)}
+    assert moved[list(parts[warp])].max() > 1.0  # pixels, on a ~110 px high face
+    assert moved[lm.FOREHEAD_TOP] < moved[list(parts[warp])].max()  # a local change, not a shift of the whole face

@@ -1,12 +1,13 @@
 """``idvid synth``: synthetic training clips of synthetic people, in the clip store format.
 
-Flow: :func:`idvid.data.identities.make_identities` makes N mutually distinct people from the
-two real photos; identities are split into training and held-out sets (never mixed); each
+Flow: :func:`idvid.data.identities.make_identities` makes N people from the real photos, chosen
+out of a larger pool of candidates for being different to the face recogniser; identities are split into training and held-out sets (never mixed); each
 identity gets M clips (:func:`idvid.data.synth_clip.render_clip`: motion program, scene,
 clothing, render, K reference renders at other poses, face statistics) written with
 :class:`~idvid.data.store.ClipStore`; finally ``index.jsonl`` is rebuilt and ``report.json``
-summarises identity realism (reference-vs-frame similarity within clips, reference similarity
-between identities).
+summarises identity realism: reference-vs-frame similarity within clips, and the distribution of
+similarities between identities (fraction below the same-person threshold, mean, 95th
+percentile, max), for the rendered reference views and for the identity photos.
 
 Determinism: clip (i, j) draws everything from ``np.random.default_rng([seed, i, j, 7])``; the
 same seed and options give byte-identical json sidecars, refs and decoded frames whatever the
@@ -111,7 +112,7 @@ def synthesize(
     _prepare_folder(out, config, overwrite)
     # 1. identities and their split
     start = time.perf_counter()
-    people = _make_identities(identities, seed)
+    people = _make_identities(identities, seed, workers)
     identity_seconds = time.perf_counter() - start
     heldout = split_identities(identities, heldout_fraction, seed)
     # 2. clips (skipping those already complete)
@@ -154,11 +155,11 @@ def _prepare_folder(out: Path, config: dict, overwrite: bool) -> None:
         tmp.write_text(json.dumps(config, sort_keys=True, indent=1) + "\n")
 
 
-def _make_identities(count: int, seed: int):
-    from idvid.data.identities import make_identities
-    from idvid.face import FaceAnalyzer
+def _make_identities(count: int, seed: int, workers: int):
+    from idvid.data.identities import MIN_FACE_SIZE, make_identities
+    from idvid.face.analyzer import shared_analyzer
 
-    return make_identities(count, seed=seed, analyzer=FaceAnalyzer(min_face_size=32))
+    return make_identities(count, seed=seed, analyzer=shared_analyzer(MIN_FACE_SIZE), workers=workers)
 
 
 def _run_jobs(jobs: list, workers: int, total: int, progress) -> list[float]:
@@ -200,11 +201,12 @@ def _run_jobs(jobs: list, workers: int, total: int, progress) -> list[float]:
 
 def identity_report(store: ClipStore, people: list, heldout: list[bool]) -> dict:
     """Identity realism: SFace similarity of reference views vs frames within each clip, and of
-    reference views between different identities; plus the identity recipes."""
+    reference views and of identity photos between different identities; plus the identity recipes."""
+    from idvid.data.identities import MAX_PAIR_SIMILARITY, similarity_stats
     from idvid.face import SAME_PERSON_THRESHOLD
 
     within: list[float] = []
-    refs_by_identity: dict[str, list[np.ndarray]] = {}
+    refs, owners = [], []  # reference embeddings (K, 128) per clip, and whose they are
     clip_means, detection = [], []
     for meta in store.clips(use_index=False):
         stats = meta["face_stats"]
@@ -212,19 +214,18 @@ def identity_report(store: ClipStore, people: list, heldout: list[bool]) -> dict
         if stats["ref_frame_similarity_mean"] is not None:
             clip_means.append(stats["ref_frame_similarity_mean"])
         detection.append(stats["detection_rate"])
-        refs_by_identity.setdefault(meta["identity"], []).append(store.read_refs(meta["clip_id"])["embeddings"])
-    names = sorted(refs_by_identity)
-    between = []
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            ea = np.concatenate(refs_by_identity[names[a]])
-            eb = np.concatenate(refs_by_identity[names[b]])
-            between.extend((ea @ eb.T).ravel().tolist())
+        refs.append(store.read_refs(meta["clip_id"])["embeddings"])
+        owners.extend([meta["identity"]] * len(refs[-1]))
+    between = np.zeros(0)
+    if refs:
+        embeddings, owner = np.concatenate(refs), np.unique(owners, return_inverse=True)[1]
+        between = (embeddings @ embeddings.T)[owner[:, None] < owner[None, :]]  # each pair of identities once
     photos = np.stack([p.observation.embedding for p in people])
     photo_pairs = (photos @ photos.T)[np.triu_indices(len(people), 1)]
-    w, btw = np.asarray(within), np.asarray(between)
+    w = np.asarray(within)
     report = {
         "threshold": SAME_PERSON_THRESHOLD,
+        "max_pair_similarity": MAX_PAIR_SIMILARITY,  # the bound on identity photo pairs
         "clips": len(store),
         "identities": {"count": len(people), "heldout": [p.id for p, h in zip(people, heldout) if h],
                        "train": [p.id for p, h in zip(people, heldout) if not h],
@@ -232,25 +233,18 @@ def identity_report(store: ClipStore, people: list, heldout: list[bool]) -> dict
         "detection_rate_mean": float(np.mean(detection)) if detection else None,
         "same_identity": {  # reference views vs frames of the same clip
             "pairs": int(w.size), "mean": float(w.mean()) if w.size else None,
-            "min": float(w.min()) if w.size else None,
+            "min": float(w.min()) if w.size else None, "p5": float(np.percentile(w, 5)) if w.size else None,
             "clip_mean_min": float(min(clip_means)) if clip_means else None,
             "fraction_above_threshold": float((w >= SAME_PERSON_THRESHOLD).mean()) if w.size else None,
         },
-        "different_identity": {  # reference views of two different identities
-            "pairs": int(btw.size), "mean": float(btw.mean()) if btw.size else None,
-            "max": float(btw.max()) if btw.size else None,
-            "fraction_below_threshold": float((btw < SAME_PERSON_THRESHOLD).mean()) if btw.size else None,
-        },
-        "identity_photos": {  # the identity photos themselves (all pairs below threshold by construction)
-            "pairs": int(photo_pairs.size), "max": float(photo_pairs.max()) if photo_pairs.size else None,
-            "mean": float(photo_pairs.mean()) if photo_pairs.size else None,
-        },
+        "different_identity": similarity_stats(between),  # reference views of two different identities
+        "identity_photos": similarity_stats(photo_pairs),  # the photos the identities are rendered from
     }
     return round_floats(report)
 
 
 def format_report(report: dict) -> str:
-    s, d = report["same_identity"], report["different_identity"]
+    s, d, p = report["same_identity"], report["different_identity"], report["identity_photos"]
 
     def f(x):
         return "n/a" if x is None else f"{x:.3f}"
@@ -258,10 +252,11 @@ def format_report(report: dict) -> str:
     lines = [
         (f"clips: {report['clips']}, identities: {report['identities']['count']} "
          f"(held out: {len(report['identities']['heldout'])}), face detection rate {f(report['detection_rate_mean'])}"),
-        (f"same identity (refs vs frames, {s['pairs']} pairs): mean {f(s['mean'])}, min {f(s['min'])}, "
-         f"above {report['threshold']}: {f(s['fraction_above_threshold'])}"),
-        (f"different identities (refs, {d['pairs']} pairs): mean {f(d['mean'])}, max {f(d['max'])}, "
-         f"below {report['threshold']}: {f(d['fraction_below_threshold'])}"),
+        (f"same identity (refs vs frames, {s['pairs']} pairs): mean {f(s['mean'])}, 5th percentile {f(s['p5'])}, "
+         f"min {f(s['min'])}, above {report['threshold']}: {f(s['fraction_above_threshold'])}"),
+        *(f"different identities ({what}, {x['pairs']} pairs): mean {f(x['mean'])}, 95th percentile "
+          f"{f(x['p95'])}, max {f(x['max'])}, below {report['threshold']}: {f(x['fraction_below_threshold'])}"
+          for what, x in (("refs", d), ("photos", p))),
     ]
     if "timing" in report:
         t = report["timing"]

@@ -86,3 +86,25 @@ def test_validation_samples_held_out_identities_and_logs_scores(store, tmp_path)
     assert {"facesim", "face_detection_rate", "motion_amplitude"} <= set(rows[0])
     assert (tmp_path / "validation" / "step-0000002" / f"{rows[0]['clip_id']}.mp4").stat().st_size > 0
     assert list((tmp_path / "logs").glob("events.out.tfevents.*"))  # TensorBoard got the run
+
+
+def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_path):
+    from idvid.data.cache_latents import cache_latents
+    from idvid.data.synth import synthesize
+
+    root = tmp_path / "clips"
+    synthesize(root, identities=1, clips_per_identity=2, seed=3, size=64, num_frames=9, heldout_fraction=0.0,
+               progress=False)
+    # pixel-small's pixel latents decode exactly, so the identity loss finds faces in them
+    cache_latents(root, "pixel-small", num_frames=9, progress=False)
+    values = {"model": "pixel-small", "data": {"root": str(root), "num_frames": 9, "identity_dropout": 0.0},
+              "train": {"trainable": "all", "steps": 1}, "identity_loss": {"weight": 1.0, "max_sigma": 1.0}}
+    trainer = Trainer(from_dict(values), tmp_path / "run")
+    batch = trainer.batch(0)
+    assert "video" not in batch and batch["latents"].shape[1:] == (192, 9, 8, 8)  # no mp4 decoded
+    assert torch.equal(trainer.encode(batch, generators=[])["latents"], batch["latents"])
+    terms = trainer.micro_step(batch, micro=0, scale=1.0)
+    assert terms["diffusion_loss"] > 0 and 0.0 < terms["identity_loss"] <= 2.0  # faces found in decoded latents
+    # another frame count is another cache: that run encodes videos itself
+    other = Trainer(from_dict({**values, "data": {"root": str(root), "num_frames": 5}}), tmp_path / "other")
+    assert "video" in other.batch(0)

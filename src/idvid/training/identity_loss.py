@@ -6,7 +6,8 @@ For each training row that has identity and little noise (``max_sigma``):
    frames is decoded by the VAE, with gradients;
 2. the face's five landmarks come from the *ground-truth* frame (YuNet, no gradient): at low
    noise the prediction's face sits where the target's does, and detection on the prediction
-   would not be differentiable;
+   would not be differentiable (batches from a latent cache carry no video: their clean
+   latents are decoded instead);
 3. the predicted frame is warped to SFace's 112 px template with ``grid_sample`` (differentiable)
    and embedded by :class:`~idvid.face.sface_torch.SFaceTorch`;
 4. the loss is ``1 - cos(embedding, mean reference embedding)``, averaged over the frames whose
@@ -76,9 +77,19 @@ class IdentityLoss(nn.Module):
             else noised.timestep.float() / scheduler.config.num_train_timesteps
         return (identity_weight > 0) & (level.to(identity_weight.device) <= self.config.max_sigma)
 
+    @torch.no_grad()
+    def truth_frames(self, pipe, batch: dict, latents: torch.Tensor, rows: list[int]) -> torch.Tensor:
+        """(b, T, 3, H, W) uint8 ground-truth frames of ``rows``: the batch's video, or the decoded
+        leading latent frames when the batch came from a latent cache."""
+        if "video" in batch:
+            video = batch["video"][rows]
+        else:
+            video = pipe.family.decode(pipe.vae, latents[rows, :, : self.config.latent_frames]).transpose(1, 2)
+        return ((video.float().cpu() + 1) * 127.5).round().clamp(0, 255).byte()
+
     def forward(self, pipe, noised: NoisedBatch, prediction: torch.Tensor, batch: dict,
-                identity_weight: torch.Tensor) -> torch.Tensor:
-        """-> scalar loss (0 when no row qualifies)."""
+                identity_weight: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """latents: (B, C, f, h, w) the clean training latents -> scalar loss (0 when no row qualifies)."""
         zero = prediction.sum() * 0.0
         rows = torch.nonzero(self.eligible_rows(pipe.scheduler, noised, identity_weight)).flatten().tolist()
         if not rows:
@@ -87,7 +98,7 @@ class IdentityLoss(nn.Module):
         clean = predicted_clean(pipe.scheduler, noised, prediction)[rows, :, : self.config.latent_frames]
         decoded = pipe.family.decode(pipe.vae, clean)  # (b, 3, F, H, W)
         # 2. Landmarks from the ground truth; one sampling grid per usable frame.
-        truth = ((batch["video"][rows] + 1) * 127.5).round().clamp(0, 255).byte()  # (b, T, 3, H, W)
+        truth = self.truth_frames(pipe, batch, latents, rows)
         picks, grids = [], []
         height, width = decoded.shape[-2:]
         for i in range(len(rows)):

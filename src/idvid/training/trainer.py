@@ -56,9 +56,11 @@ def make_accelerator(mixed_precision: str):
     return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator)
 
 
-def open_dataset(config: TrainConfig, accelerator, split: str | None = None):
-    """The training ClipDataset; a tiny synthetic store is made first when asked (main process)."""
+def open_dataset(config: TrainConfig, accelerator, pipe):
+    """The training ClipDataset, reading the store's latent cache for this model when there is one
+    (``idvid cache-latents``); a tiny synthetic store is made first when asked (main process)."""
     from idvid.data.dataset import ClipDataset
+    from idvid.data.latent_cache import cache_identity, find_latent_cache
 
     d, seed = config.data, config.train.seed
     if not Path(d.root).exists() and d.synthesize_if_missing and accelerator.is_main_process:
@@ -67,8 +69,10 @@ def open_dataset(config: TrainConfig, accelerator, split: str | None = None):
         synthesize(d.root, identities=3, clips_per_identity=2, seed=seed, size=64,
                    num_frames=max(9, d.num_frames), progress=False)
     accelerator.wait_for_everyone()
-    return ClipDataset(d.root, split=split or d.split, num_frames=d.num_frames, num_refs=d.num_refs,
-                       caption_dropout=d.caption_dropout, identity_dropout=d.identity_dropout, seed=seed)
+    cache = find_latent_cache(d.root, cache_identity(pipe, config.model, d.num_frames))
+    return ClipDataset(d.root, split=d.split, num_frames=d.num_frames, num_refs=d.num_refs,
+                       caption_dropout=d.caption_dropout, identity_dropout=d.identity_dropout, seed=seed,
+                       latent_cache=cache)
 
 
 class Trainer:
@@ -82,7 +86,8 @@ class Trainer:
         self.config, self.out = config, Path(out)
         t = config.train
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
-        self.dataset = open_dataset(config, accelerator)
+        self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
+        self.dataset = open_dataset(config, accelerator, pipe)
         self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=accelerator.process_index,
                                           world_size=accelerator.num_processes, seed=t.seed)
         if len(self.sampler) == 0:
@@ -91,8 +96,7 @@ class Trainer:
             raise IdvidError(f"{config.data.root} has too few clips for a global batch of "
                              f"{t.batch_size} x {accelerator.num_processes} processes")
         self._epoch_batches: tuple[int, list] = (-1, [])
-        # 1. The pipeline, what of it trains, and the one module the engines wrap.
-        self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
+        # 1. What of the pipeline trains, and the one module the engines wrap.
         select_trainable(pipe, t.trainable, config.lora, t.mixed_precision)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
@@ -146,8 +150,13 @@ class Trainer:
 
     @torch.no_grad()
     def encode(self, batch: dict, generators: list[torch.Generator]) -> dict:
-        """-> latents (B, C, f, h, w), text (B, L, D), condition (B, Cc, f, h, w) or None (frozen parts)."""
+        """-> latents (B, C, f, h, w), text (B, L, D), condition (B, Cc, f, h, w) or None (frozen
+        parts), from the latent cache's entries when the batch has them, else by encoding."""
         pipe, device = self.pipe, self.accelerator.device
+        if "latents" in batch:
+            condition = batch["condition"].to(device) if "condition" in batch else None
+            return {"latents": batch["latents"].to(device), "text": batch["text_embeds"].to(device),
+                    "condition": condition}
         family = pipe.family
         video = batch["video"].to(device).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W) -> (B, 3, T, H, W)
         latents = family.encode(pipe.vae, video, generator=generators).float()
@@ -201,7 +210,7 @@ class Trainer:
             loss = diffusion_loss(prediction, noised.target, noised.weight)
             terms = {"diffusion_loss": loss.detach()}
             if self.identity_loss is not None:
-                identity = self.identity_loss(self.pipe, noised, prediction, batch, identity_weight)
+                identity = self.identity_loss(self.pipe, noised, prediction, batch, identity_weight, inputs["latents"])
                 terms["identity_loss"] = identity.detach()
                 loss = loss + self.config.identity_loss.weight * identity
         self.accelerator.backward(loss * scale)

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
-from idvid.training.config import from_dict
+from idvid.training.config import CONFIG_DIR, from_dict
 from idvid.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow
+ACCELERATE_CONFIGS = CONFIG_DIR / "accelerate"
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(store, tmp_p
     # 2. Two processes, batch 1 each, through the launcher users run.
     config = tmp_path / "ddp.yaml"
     config.write_text(yaml.safe_dump(_values(store, batch_size=1)))
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(_free_port()),
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ACCELERATE_CONFIGS / "ddp.yaml"),
+               "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(_free_port()),
                "-m", "idvid.cli", "train", str(config), "--out", str(tmp_path / "ddp")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
@@ -62,3 +62,12 @@ def test_two_processes_match_one_process_with_the_same_global_batch(store, tmp_p
     print(f"largest weight change {moved:.3g}, largest 1-vs-2-process difference {worst:.3g}")
     assert moved > 1e-3  # training really changed the weights...
     assert worst < 0.01 * moved  # ...and both runs changed them alike (measured: 3.9e-6 vs 3e-3)
+
+
+@pytest.mark.parametrize("name", ["ddp", "fsdp", "deepspeed_zero2"])
+def test_shipped_accelerate_configs_load(name):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(ACCELERATE_CONFIGS / f"{name}.yaml"))
+    assert config.distributed_type.name == {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed_zero2": "DEEPSPEED"}[name]
+    assert config.mixed_precision == "bf16"

@@ -39,6 +39,8 @@ class IdentityTrainingModel(nn.Module):
         self.face_encoder = pipe.face_encoder
         self.id_adapter = pipe.id_adapter
         self.family = pipe.family
+        # FSDP's transformer-based wrap reads this: one unit per backbone block.
+        self._no_split_modules = list(getattr(pipe.transformer, "_no_split_modules", None) or [])
         self.injection = Injection()
         self._hooks = self.id_adapter.register(self.transformer, self.injection)
 

@@ -86,6 +86,11 @@ class Trainer:
         self.config, self.out = config, Path(out)
         t = config.train
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
+        if accelerator.distributed_type == "DEEPSPEED" and t.gradient_accumulation_steps > 1:
+            from idvid.errors import IdvidError
+
+            raise IdvidError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
+                             "and keep train.gradient_accumulation_steps at 1")
         self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
         self.dataset = open_dataset(config, accelerator, pipe)
         self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=accelerator.process_index,
@@ -101,14 +106,17 @@ class Trainer:
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
         pipe.to(accelerator.device)
-        self.model = accelerator.prepare(IdentityTrainingModel(pipe))
-        # 2. Optimizer over the wrapped model's trainable parameters (the order FSDP needs), and EMA.
-        self.param_names = trainable_names(self.unwrapped)
+        model = IdentityTrainingModel(pipe)
+        # 2. Optimizer, prepared with the model in one call (DeepSpeed needs that; accelerate
+        # re-points the optimizer at FSDP's sharded parameters). The LR schedule stays unprepared:
+        # accelerate would step it once per process, and the schedule counts optimizer steps.
+        self.param_names = trainable_names(model)
         self.trained_modules = sorted({name.split(".")[0] for name in self.param_names})
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.lr,
+                                      weight_decay=t.weight_decay)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.lr_scheduler = get_scheduler("constant_with_warmup", self.optimizer, num_warmup_steps=t.warmup_steps)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(self.params, lr=t.lr, weight_decay=t.weight_decay)
-        lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=t.warmup_steps)
-        self.optimizer, self.lr_scheduler = accelerator.prepare(optimizer, lr_scheduler)
         self.ema = EMAModel(self.params, decay=t.ema_decay) if t.ema_decay > 0 else None
         self.identity_loss = self._identity_loss()
         self.validator = self._validator()

@@ -17,16 +17,6 @@ pytestmark = pytest.mark.slow
 ACCELERATE_CONFIGS = CONFIG_DIR / "accelerate"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    from idvid.data.synth import synthesize
-
-    root = tmp_path_factory.mktemp("ddp") / "clips"
-    synthesize(root, identities=2, clips_per_identity=2, seed=1, size=64, num_frames=9, heldout_fraction=0.0,
-               progress=False)
-    return root
-
-
 def _values(store, batch_size):
     return {"model": "tiny", "data": {"root": str(store), "num_frames": 5, "identity_dropout": 0.3},
             "train": {"trainable": "all", "steps": 3, "batch_size": batch_size, "lr": 1e-3, "checkpoint_every": 3,

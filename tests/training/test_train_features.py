@@ -4,19 +4,10 @@ import json
 
 import pytest
 import torch
+from training_helpers import make_store
 
 from idvid.training.config import from_dict
 from idvid.training.trainer import Trainer
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    from idvid.data.synth import synthesize
-
-    root = tmp_path_factory.mktemp("features") / "clips"
-    synthesize(root, identities=3, clips_per_identity=1, seed=2, size=64, num_frames=9, heldout_fraction=0.34,
-               progress=False)
-    return root
 
 
 def _config(store, train=None, **sections):
@@ -90,15 +81,12 @@ def test_validation_samples_held_out_identities_and_logs_scores(store, tmp_path)
 
 def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_path):
     from idvid.data.cache_latents import cache_latents
-    from idvid.data.synth import synthesize
 
-    root = tmp_path / "clips"
-    synthesize(root, identities=1, clips_per_identity=2, seed=3, size=64, num_frames=9, heldout_fraction=0.0,
-               progress=False)
+    root = make_store(tmp_path / "clips", identities=1, heldout_fraction=0.0)  # its own: the cache is written into it
     # pixel-small's pixel latents decode exactly, so the identity loss finds faces in them
     cache_latents(root, "pixel-small", num_frames=9, progress=False)
     values = {"model": "pixel-small", "data": {"root": str(root), "num_frames": 9, "identity_dropout": 0.0},
-              "train": {"trainable": "all", "steps": 1}, "identity_loss": {"weight": 1.0, "max_sigma": 1.0}}
+              "train": {"trainable": "all", "steps": 1}, "identity_loss": {"weight": 1.0, "max_sigma": 1.0, "latent_frames": 9}}
     trainer = Trainer(from_dict(values), tmp_path / "run")
     batch = trainer.batch(0)
     assert "video" not in batch and batch["latents"].shape[1:] == (192, 9, 8, 8)  # no mp4 decoded

@@ -11,16 +11,6 @@ from idvid.training.config import from_dict, load_config
 from idvid.training.trainer import Trainer
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    from idvid.data.synth import synthesize
-
-    root = tmp_path_factory.mktemp("store") / "clips"
-    synthesize(root, identities=1, clips_per_identity=2, seed=0, size=64, num_frames=9,
-               heldout_fraction=0.0, progress=False)
-    return root
-
-
 def _config(store, **train):
     values = dict(trainable="all", steps=4, batch_size=1, lr=1e-3, checkpoint_every=2, ema_decay=0.9, seed=0)
     values.update(train)

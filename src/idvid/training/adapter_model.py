@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from idvid.models.injection import Injection
@@ -88,3 +89,24 @@ class IdentityTrainingModel(nn.Module):
             yield
         finally:
             self._hooks = self.id_adapter.register(self.transformer, self.injection)
+
+
+def face_encoder_inputs(pipe, batch: dict, device) -> tuple[dict, torch.Tensor]:
+    """A dataset batch's reference views -> (FaceKnowledgeEncoder inputs on ``device``, identity
+    weight (B,)). Rows without identity (dropped, or no view) get one zero view, which the encoder
+    needs, and weight 0."""
+    dropped = torch.as_tensor(batch["identity_dropped"])
+    has_views = batch["ref_mask"].any(dim=1)
+    mask = batch["ref_mask"].clone()
+    mask[:, 0] |= ~has_views
+    faces = {"embeddings": batch["ref_embeddings"], "vertices": batch["ref_vertices"], "view_mask": mask}
+    crops = batch["ref_crops"]
+    if pipe.image_encoder is not None:
+        faces["appearance_features"] = torch.cat([pipe._vision_features(c[None].to(device)) for c in crops])
+    else:
+        b, v, _, h, w = crops.shape
+        size = pipe.face_encoder.config.crop_size
+        faces["crops"] = F.interpolate(crops.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
+                                       align_corners=False).view(b, v, 3, size, size)
+    faces = {k: x.to(device) for k, x in faces.items()}
+    return faces, (~dropped & has_views).float().to(device)

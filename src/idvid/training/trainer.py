@@ -23,9 +23,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from idvid.training.adapter_model import IdentityTrainingModel
+from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inputs
 from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
 from idvid.training.logs import TrainLog
@@ -105,7 +104,11 @@ class Trainer:
         select_trainable(pipe, t.trainable, config.lora, t.mixed_precision)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
-        pipe.to(accelerator.device)
+        # With a latent cache the text encoder (UMT5-XXL: 11 GB) is only needed for validation.
+        needs_text = self.dataset.latent_cache is None or config.validation.every > 0
+        for name, module in pipe.components.items():
+            if isinstance(module, torch.nn.Module) and (name != "text_encoder" or needs_text):
+                module.to(accelerator.device)
         model = IdentityTrainingModel(pipe)
         # 2. Optimizer, prepared with the model in one call (DeepSpeed needs that; accelerate
         # re-points the optimizer at FSDP's sharded parameters). The LR schedule stays unprepared:
@@ -183,26 +186,6 @@ class Trainer:
             self._text_cache.update(zip(missing, encoded))
         return torch.stack([self._text_cache[c] for c in captions]).to(self.accelerator.device)
 
-    def face_inputs(self, batch: dict) -> tuple[dict, torch.Tensor]:
-        """-> (FaceKnowledgeEncoder inputs, identity_weight (B,)). Rows without identity get one
-        zero view (the encoder needs one) and weight 0."""
-        device, encoder = self.accelerator.device, self.pipe.face_encoder
-        dropped = torch.as_tensor(batch["identity_dropped"])
-        has_views = batch["ref_mask"].any(dim=1)
-        mask = batch["ref_mask"].clone()
-        mask[:, 0] |= ~has_views
-        faces = {"embeddings": batch["ref_embeddings"], "vertices": batch["ref_vertices"], "view_mask": mask}
-        crops = batch["ref_crops"]
-        if self.pipe.image_encoder is not None:
-            faces["appearance_features"] = torch.cat([self.pipe._vision_features(c[None].to(device)) for c in crops])
-        else:
-            b, v, _, h, w = crops.shape
-            size = encoder.config.crop_size
-            faces["crops"] = F.interpolate(crops.flatten(0, 1), size=(size, size), mode="bilinear", antialias=True,
-                                           align_corners=False).view(b, v, 3, size, size)
-        faces = {k: x.to(device) for k, x in faces.items()}
-        return faces, (~dropped & has_views).float().to(device)
-
     # ---- one step --------------------------------------------------------------------------------
 
     def micro_step(self, batch: dict, micro: int, scale: float) -> dict[str, float]:
@@ -211,7 +194,7 @@ class Trainer:
         generators = row_generators(t.seed, micro, batch["index"].tolist())
         inputs = self.encode(batch, generators)
         noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators)
-        faces, identity_weight = self.face_inputs(batch)
+        faces, identity_weight = face_encoder_inputs(self.pipe, batch, self.accelerator.device)
         with self.accelerator.autocast():
             prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,
                                     inputs["condition"])

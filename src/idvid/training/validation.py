@@ -22,6 +22,14 @@ METRICS = ("facesim", "face_detection_rate", "identity_stability", "motion_ampli
 MIN_FACE_SIZE = 16  # validation videos are as small as the training clips
 
 
+def small_video_eval_models():
+    """Evaluation models whose face analyzer accepts the small faces of training-size videos."""
+    from idvid.eval.models import EvalModels
+    from idvid.face.analyzer import shared_analyzer
+
+    return EvalModels(analyzer=shared_analyzer(min_face_size=MIN_FACE_SIZE))
+
+
 def reference_observations(refs: dict, chosen: np.ndarray, image_size: tuple[int, int], source: str | None):
     """Stored reference views of a clip -> FaceObservations (what the pipeline and the metrics take)."""
     from idvid.face.observation import FaceDetection, FaceObservation, HeadPose
@@ -54,10 +62,7 @@ class Validator:
     @property
     def models(self):
         if self._models is None:
-            from idvid.eval.models import EvalModels
-            from idvid.face.analyzer import shared_analyzer
-
-            self._models = EvalModels(analyzer=shared_analyzer(min_face_size=MIN_FACE_SIZE))
+            self._models = small_video_eval_models()
         return self._models
 
     def sample(self, pipe, index: int, folder: Path) -> tuple[dict, object]:

@@ -111,3 +111,24 @@ def test_cli_parses_train():
 
     args = build_parser().parse_args(["train", "tiny", "--resume", "--out", "x"])
     assert args.command == "train" and args.resume and args.out == "x"
+
+
+RECIPE_TINY_TWINS = {"cogvideox-5b-i2v": ("tiny-cogvideox-i2v", 9), "wan2.1-1.3b": ("tiny", 5),
+                     "wan2.1-14b": ("tiny", 5)}
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPE_TINY_TWINS))
+def test_recipes_run_a_step_on_tiny_models_of_the_same_classes(recipe, store, tmp_path):
+    """Every shipped recipe's settings (bf16, gradient checkpointing, accumulation, EMA, frozen
+    backbone) train a step on the tiny random model of the recipe's backbone class."""
+    config = load_config(recipe)
+    twin, frames = RECIPE_TINY_TWINS[recipe]
+    config.model, config.data.root, config.data.num_frames = twin, str(store), frames
+    config.train.steps, config.train.checkpoint_every = 1, 1
+    trainer = Trainer(config.validate(), tmp_path)
+    assert trainer.pipe.transformer.dtype == torch.bfloat16  # frozen backbone in the recipe's precision
+    assert all(p.dtype == torch.float32 for p in trainer.params)  # what trains stays float32
+    assert trainer.pipe.transformer.is_gradient_checkpointing
+    result = trainer.train(progress=False)
+    assert result["step"] == 1 and torch.isfinite(torch.tensor(result["losses"])).all()
+    assert (tmp_path / "final" / "model_index.json").is_file()

@@ -1,6 +1,6 @@
 """IdentityInjector on tiny CogVideoX and Wan backbones: exact no-op when fresh, hooks that run
-and go away, gradients from zero gates, per-row identity weight, k/v computed once, errors,
-meta-device sizing and save/load."""
+and go away, learning through the zero output projections, per-row identity weight, k/v computed
+once, errors, meta-device sizing and save/load."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ def identity_tokens(batch: int = 2, seed: int = 1) -> torch.Tensor:
     return torch.randn(batch, NUM_ID_TOKENS, IDENTITY_DIM, generator=torch.Generator().manual_seed(seed))
 
 
+@torch.no_grad()
+def open_adapter(injector: IdentityInjector, gates=None, seed: int = 5) -> None:
+    """What training does to a fresh adapter: nonzero output projections, and the given gates."""
+    generator = torch.Generator().manual_seed(seed)
+    for attn in injector.attns:
+        attn.to_out.weight.copy_(torch.randn(attn.to_out.weight.shape, generator=generator) * 0.2)
+    if gates is not None:
+        injector.gate.copy_(torch.as_tensor(gates, dtype=injector.gate.dtype).expand_as(injector.gate))
+
+
 def hook_count(model) -> int:
     return sum(len(block._forward_hooks) for block in find_blocks(model))
 
@@ -36,13 +46,13 @@ def test_fresh_injector_is_exact_noop_then_hooks_run_then_go_away(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
     kv = injector.precompute(identity_tokens())
-    # 1. Fresh adapter: gates are zero, the backbone output is unchanged.
+    # 1. Fresh adapter: output projections are zero, the backbone output is unchanged.
     with injector.attach(backbone.model, kv):
         assert hook_count(backbone.model) == 2
         fresh = backbone.run()
     assert (fresh - bare).abs().max() <= 1e-6
-    # 2. Nonzero gates: the hooks really run and change the output.
-    injector.gate.copy_(torch.tensor([0.5, -0.3]))
+    # 2. A trained adapter: the hooks really run and change the output.
+    open_adapter(injector, [0.5, -0.3])
     with injector.attach(backbone.model, kv):
         gated = backbone.run()
     assert (gated - bare).abs().max() > 1e-3
@@ -55,7 +65,7 @@ def test_fresh_injector_is_exact_noop_then_hooks_run_then_go_away(backbone):
 def test_hooks_removed_on_exception(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
-    injector.gate.fill_(1.0)
+    open_adapter(injector, 1.0)
     with pytest.raises(KeyError), injector.attach(backbone.model, injector.precompute(identity_tokens())):
         raise KeyError("boom")
     assert hook_count(backbone.model) == 0
@@ -70,7 +80,7 @@ def test_each_layer_gate_acts_on_its_own_block(backbone):
     kv = injector.precompute(identity_tokens())
     outputs = []
     for gates in ([0.5, 0.0], [0.0, 0.5]):
-        injector.gate.copy_(torch.tensor(gates))
+        open_adapter(injector, gates)
         with injector.attach(backbone.model, kv):
             outputs.append(backbone.run())
     assert all((out - bare).abs().max() > 1e-3 for out in outputs)
@@ -81,7 +91,7 @@ def test_each_layer_gate_acts_on_its_own_block(backbone):
 def test_identity_weight_zero_leaves_row_exactly_bare(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
-    injector.gate.fill_(0.5)
+    open_adapter(injector, 0.5)
     with injector.attach(backbone.model, injector.precompute(identity_tokens()), torch.tensor([0.0, 1.0])):
         out = backbone.run()
     assert torch.equal(out[0], bare[0])
@@ -91,7 +101,7 @@ def test_identity_weight_zero_leaves_row_exactly_bare(backbone):
 @torch.no_grad()
 def test_batch_one_kv_broadcasts_like_repeated_kv(backbone):
     injector = make_injector(backbone)
-    injector.gate.fill_(0.5)
+    open_adapter(injector, 0.5)
     kv = injector.precompute(identity_tokens(batch=1))
     with injector.attach(backbone.model, kv):
         broadcast = backbone.run()
@@ -105,7 +115,7 @@ def test_batch_one_kv_broadcasts_like_repeated_kv(backbone):
 @torch.no_grad()
 def test_kv_computed_once_for_a_sampling_loop(backbone):
     injector = make_injector(backbone)
-    injector.gate.fill_(0.5)
+    open_adapter(injector, 0.5)
     calls = {"to_k": 0, "to_v": 0, "to_q": 0}
     for attn in injector.attns:
         for name in calls:
@@ -137,21 +147,32 @@ def _train_step(backbone, injector, encoder, inputs) -> None:
         (out * target).sum().backward()
 
 
-def test_zero_gates_still_get_gradient(backbone, tiny_encoder_config, face_inputs_factory):
+def test_fresh_adapter_learns_through_its_zero_output_projections(backbone, tiny_encoder_config,
+                                                                 face_inputs_factory):
     encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
     injector = make_injector(backbone)
     _train_step(backbone, injector, encoder, inputs)
-    assert (injector.gate.grad.abs() > 1e-6).all()  # it can learn away from zero
-    # ...while everything behind a zero gate sees exactly zero gradient at this first step.
-    assert torch.count_nonzero(injector.attns[0].to_out.weight.grad) == 0
+    # First step: the zero output projections learn (block error x attention output)...
+    assert all(torch.count_nonzero(attn.to_out.weight.grad) > 0 for attn in injector.attns)
+    # ...while what sits behind them sees exactly zero gradient, the gates included.
+    assert torch.count_nonzero(injector.gate.grad) == 0
     assert all(p.grad is None or torch.count_nonzero(p.grad) == 0 for p in encoder.parameters())
+    # One SGD step later, gradient reaches the gates and the face encoder.
+    with torch.no_grad():
+        for attn in injector.attns:
+            attn.to_out.weight -= 0.1 * attn.to_out.weight.grad
+    for model in (encoder, injector):
+        model.zero_grad()
+    _train_step(backbone, injector, encoder, inputs)
+    assert (injector.gate.grad.abs() > 0).all()
+    assert sum(p.grad.abs().sum() for p in encoder.parameters() if p.grad is not None) > 0
 
 
 def test_open_gates_send_gradient_to_injector_and_encoder(backbone, tiny_encoder_config, face_inputs_factory):
     encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
     injector = make_injector(backbone)
     with torch.no_grad():
-        injector.gate.fill_(0.5)
+        open_adapter(injector, 0.5)
     _train_step(backbone, injector, encoder, inputs)
     for name, p in injector.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -166,7 +187,7 @@ def test_backbone_gradient_checkpointing_keeps_gradients(backbone, tiny_encoder_
     encoder, inputs = _encoder_and_inputs(tiny_encoder_config, face_inputs_factory)
     injector = make_injector(backbone)
     with torch.no_grad():
-        injector.gate.fill_(0.5)
+        open_adapter(injector, 0.5)
 
     def grads() -> dict[str, torch.Tensor]:
         for model in (encoder, injector, backbone.model):
@@ -249,8 +270,7 @@ def test_for_transformer_on_meta_device(cls, overrides, num_layers, hidden_dim, 
 
 def test_save_load_round_trip(backbone, tmp_path: Path):
     injector = make_injector(backbone)
-    with torch.no_grad():
-        injector.gate.copy_(torch.tensor([0.7, -0.2]))
+    open_adapter(injector, [0.7, -0.2])
     injector.save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
     loaded = IdentityInjector.from_pretrained(tmp_path)
@@ -263,7 +283,7 @@ def test_save_load_round_trip(backbone, tmp_path: Path):
             with model.attach(backbone.model, model.precompute(tokens)):
                 outputs.append(backbone.run())
     assert torch.equal(outputs[0], outputs[1])
-    assert (outputs[0] - backbone.run()).abs().max() > 1e-3  # the loaded gates are the saved, nonzero ones
+    assert (outputs[0] - backbone.run()).abs().max() > 1e-3  # the loaded adapter is the saved, trained one
 
 
 @torch.no_grad()
@@ -282,7 +302,7 @@ def test_fp32_injector_on_bf16_backbone(backbone_factory):
     with injector.attach(wan, kv):
         fresh = run()
     assert fresh.dtype == torch.bfloat16 and torch.equal(fresh, bare)
-    injector.gate.fill_(0.5)
+    open_adapter(injector, 0.5)
     with injector.attach(wan, kv, torch.tensor([0.0, 1.0])):
         out = run()
     assert torch.equal(out[0], bare[0]) and (out[1] - bare[1]).abs().max() > 1e-2

@@ -61,3 +61,15 @@ def test_shipped_accelerate_configs_load(name):
     config = load_config_from_file(str(ACCELERATE_CONFIGS / f"{name}.yaml"))
     assert config.distributed_type.name == {"ddp": "MULTI_GPU", "fsdp": "FSDP", "deepspeed_zero2": "DEEPSPEED"}[name]
     assert config.mixed_precision == "bf16"
+
+
+def test_sharded_engines_refuse_what_they_cannot_do():
+    from idvid.errors import IdvidError
+    from idvid.training.config import TrainSection
+    from idvid.training.trainer import check_engine
+
+    with pytest.raises(IdvidError, match="EMA"):
+        check_engine("FSDP", TrainSection(ema_decay=0.999))
+    with pytest.raises(IdvidError, match="DeepSpeed config"):
+        check_engine("DEEPSPEED", TrainSection(gradient_accumulation_steps=4))
+    check_engine("MULTI_GPU", TrainSection(ema_decay=0.999, gradient_accumulation_steps=4))  # DDP does both

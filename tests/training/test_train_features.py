@@ -46,22 +46,23 @@ def test_bad_lora_targets_are_one_clear_error(store, tmp_path):
         Trainer(_config(store, lora={"rank": 4, "targets": ["no_such_layer"]}), tmp_path)
 
 
-def _gate_gradient(trainer, batch):
+def _adapter_gradient(trainer, batch):
+    """The loss terms and the gradient of the adapter's first output projection (fresh: what learns)."""
     trainer.optimizer.zero_grad(set_to_none=True)
     terms = trainer.micro_step(batch, micro=0, scale=1.0)
-    return terms, trainer.pipe.id_adapter.gate.grad.clone()
+    return terms, trainer.pipe.id_adapter.attns[0].to_out.weight.grad.clone()
 
 
 def test_identity_loss_is_measured_on_ground_truth_faces_and_trains_the_adapter(store, tmp_path):
     pytest.importorskip("onnx")
     trainer = Trainer(_config(store, identity_loss={"weight": 1.0, "max_sigma": 1.0}), tmp_path)
     batch = trainer.batch(0)
-    terms, with_identity = _gate_gradient(trainer, batch)
+    terms, with_identity = _adapter_gradient(trainer, batch)
     # 1 - cos is in [0, 2]; 0 would mean no ground-truth face was found (nothing measured)
     assert 0.0 < terms["identity_loss"] <= 2.0
     assert terms["loss"] == pytest.approx(terms["diffusion_loss"] + terms["identity_loss"], rel=1e-5)
     trainer.config.identity_loss.weight = 0.0
-    _, without = _gate_gradient(trainer, batch)
+    _, without = _adapter_gradient(trainer, batch)
     assert not torch.allclose(with_identity, without)  # the identity loss reaches the adapter
 
 

@@ -102,7 +102,8 @@ def test_cogvideox_v_prediction_step_runs(store, tmp_path):
     before = _weights(trainer)
     assert trainer.train_step()["loss"] > 0
     after = _weights(trainer)
-    assert not torch.equal(before["id_adapter.gate"], after["id_adapter.gate"])  # the adapter learns
+    name = "id_adapter.attns.0.to_out.weight"  # zero in a fresh adapter, the first thing to learn
+    assert not torch.equal(before[name], after[name])
     assert {n.split(".")[0] for n in after} == {"face_encoder", "id_adapter"}  # backbone frozen
 
 

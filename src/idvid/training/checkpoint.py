@@ -4,7 +4,8 @@ Layout: ``trainable.safetensors`` (every trainable parameter by its name in the 
 ``face_encoder.*``, ``id_adapter.*``, and ``transformer.*`` for LoRA layers or a backbone that
 trains whole); ``ema.safetensors`` (EMA shadow weights, same order as the trainable parameters);
 ``rng.safetensors`` (torch CPU RNG state); ``optimizer.pt`` (optimizer state via ``torch.save``,
-loaded with ``weights_only=True``, so no code is unpickled); ``state.json`` (step, LR scheduler,
+loaded with ``weights_only=True``, so no code is unpickled; left out of sharded runs, whose
+optimizer state is split over processes); ``state.json`` (step, LR scheduler,
 EMA counters, python/numpy RNG; the data position is the step).
 
 A checkpoint is written into ``.ckpt-<step>.tmp-*`` and renamed when complete, so a run killed
@@ -37,7 +38,7 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 
 def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema, optimizer, lr_scheduler) -> Path:
-    """weights: trainable parameter name -> tensor (full, not sharded)."""
+    """weights: trainable parameter name -> tensor (full, not sharded); optimizer: None to leave it out."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     final = out / f"ckpt-{step}"
@@ -51,7 +52,8 @@ def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema,
             save_file({f"p{i}": p.detach().contiguous().cpu() for i, p in enumerate(ema.shadow_params)},
                       str(tmp / "ema.safetensors"))
         save_file({"torch_cpu": torch.get_rng_state()}, str(tmp / "rng.safetensors"))
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        if optimizer is not None:
+            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         np_state = np.random.get_state()
         py_state = random.getstate()
         state = {
@@ -71,14 +73,14 @@ def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema,
     return final
 
 
-def load_checkpoint(path: Path, model: torch.nn.Module, ema, optimizer, lr_scheduler) -> int:
-    """Restore everything saved by :func:`save_checkpoint` into ``model`` (the unwrapped training
-    model) and the rest; returns the step. ModelFileError on damage or a mismatch."""
+def load_checkpoint(path: Path, model: torch.nn.Module, expected: set[str], ema, optimizer, lr_scheduler) -> int:
+    """Restore everything saved by :func:`save_checkpoint` into ``model`` (whose trainable
+    parameters are named ``expected``) and the rest; ``optimizer`` None keeps the optimizer as it
+    is. Returns the step. ModelFileError on damage or a mismatch."""
     path = Path(path)
     try:
         state = json.loads((path / "state.json").read_text())
         weights = load_file(str(path / WEIGHTS))
-        expected = {name for name, p in model.named_parameters() if p.requires_grad}
         if set(weights) != expected:
             missing, unexpected = sorted(expected - set(weights)), sorted(set(weights) - expected)
             raise ValueError(f"it holds other parameters (missing {missing[:3]}, unexpected {unexpected[:3]})")
@@ -86,7 +88,8 @@ def load_checkpoint(path: Path, model: torch.nn.Module, ema, optimizer, lr_sched
         if ema is not None:
             shadow = load_file(str(path / "ema.safetensors"))
             ema.load_state_dict({**state["ema"], "shadow_params": [shadow[f"p{i}"] for i in range(len(shadow))]})
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
+        if optimizer is not None:
+            optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=True))
         lr_scheduler.load_state_dict(state["lr_scheduler"])
         torch.set_rng_state(load_file(str(path / "rng.safetensors"))["torch_cpu"])
         n = state["numpy_rng"]

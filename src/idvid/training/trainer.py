@@ -17,6 +17,7 @@ position is the step, and a resumed run equals an uninterrupted one.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from contextlib import nullcontext
@@ -31,6 +32,7 @@ from idvid.training.logs import TrainLog
 from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
+logger = logging.getLogger("idvid")
 TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
 
 
@@ -53,6 +55,17 @@ def make_accelerator(mixed_precision: str):
         AcceleratorState._reset_state()  # a second Trainer in one process, other precision
     has_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
     return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator)
+
+
+def check_engine(distributed_type, train) -> None:
+    """What this trainer cannot do under sharded engines, as one error line."""
+    from idvid.errors import IdvidError
+
+    if distributed_type == "DEEPSPEED" and train.gradient_accumulation_steps > 1:
+        raise IdvidError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
+                         "and keep train.gradient_accumulation_steps at 1")
+    if distributed_type in ("FSDP", "DEEPSPEED") and train.ema_decay > 0:
+        raise IdvidError(f"EMA of sharded weights is not supported under {distributed_type}; set train.ema_decay: 0")
 
 
 def open_dataset(config: TrainConfig, accelerator, pipe):
@@ -85,11 +98,8 @@ class Trainer:
         self.config, self.out = config, Path(out)
         t = config.train
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
-        if accelerator.distributed_type == "DEEPSPEED" and t.gradient_accumulation_steps > 1:
-            from idvid.errors import IdvidError
-
-            raise IdvidError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
-                             "and keep train.gradient_accumulation_steps at 1")
+        self.sharded = accelerator.distributed_type in ("FSDP", "DEEPSPEED")
+        check_engine(accelerator.distributed_type, t)
         self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
         self.dataset = open_dataset(config, accelerator, pipe)
         self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=accelerator.process_index,
@@ -235,13 +245,14 @@ class Trainer:
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """Full (gathered) trainable weights by name; every process must call it (FSDP gathers)."""
         state = self.accelerator.get_state_dict(self.model)
-        return {name: state[name] for name in self.param_names}
+        return {name: state[name] for name in self.param_names if name in state}  # FSDP: rank 0 only
 
     def save(self) -> Path | None:
         weights = self.trainable_state()
         path = None
         if self.accelerator.is_main_process:
-            path = save_checkpoint(self.out, self.step, weights, self.ema, self.optimizer, self.lr_scheduler)
+            optimizer = None if self.sharded else self.optimizer  # sharded state: not resumable here
+            path = save_checkpoint(self.out, self.step, weights, self.ema, optimizer, self.lr_scheduler)
         self.accelerator.wait_for_everyone()
         return path
 
@@ -249,7 +260,12 @@ class Trainer:
         path = latest_checkpoint(self.out)
         if path is None:
             return False
-        self.step = load_checkpoint(path, self.unwrapped, self.ema, self.optimizer, self.lr_scheduler)
+        if self.sharded:
+            logger.warning("resuming a %s run: weights and schedule come back, the optimizer state starts fresh",
+                           self.accelerator.distributed_type)
+        model = self.model if self.sharded else self.unwrapped  # FSDP loads full weights through its wrapper
+        self.step = load_checkpoint(path, model, set(self.param_names), self.ema,
+                                    None if self.sharded else self.optimizer, self.lr_scheduler)
         return True
 
     def save_final(self) -> Path:

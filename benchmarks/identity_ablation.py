@@ -288,6 +288,7 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=64)
     parser.add_argument("--clips-per-identity", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--steps", type=int, default=1200)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
@@ -301,7 +302,7 @@ def main() -> None:
     make_data(data, args.identities, args.clips_per_identity)
     runs, results, timing = {}, {}, {}
     for seed in args.seeds:
-        for arm in ARMS:
+        for arm in args.arms:
             final = train(args.out, data, arm, seed, args.steps, args.batch)
             runs[(arm, seed)] = final.parent
             timing[(arm, seed)] = json.loads((final.parent / "timing.json").read_text())["samples_per_s"]

@@ -84,7 +84,7 @@ def test_final_pipeline_loads_and_generates(store, tmp_path, astronaut_obs):
 
 def test_config_errors_are_one_line(tmp_path):
     assert load_config("tiny").train.trainable == "all"
-    for name in ("cogvideox-5b-i2v", "wan2.1-1.3b", "wan2.1-14b"):
+    for name in ("cogvideox-5b-i2v", "wan2.1-1.3b", "wan2.1-14b", "pixel-small"):
         assert load_config(name).model == name
     with pytest.raises(IdvidError, match="unknown config key.*train.lrr"):
         from_dict({"data": {"root": "x"}, "train": {"lrr": 1}})

@@ -58,3 +58,16 @@ def test_pixel_small_trains_a_step_and_generates(pipe, tmp_path, astronaut_obs):
     assert terms["loss"] > 0 and torch.isfinite(torch.tensor(terms["grad_norm"]))
     out = pipe(prompt="a person nods", faces=[astronaut_obs], num_inference_steps=2, seed=0)
     assert out.frames.shape == (9, 64, 64, 3)
+
+
+def test_a_saved_pixel_small_pipeline_loads_in_a_fresh_process(pipe, tmp_path):
+    import subprocess
+    import sys
+
+    pipe.save_pretrained(tmp_path / "saved")
+    code = ("from idvid.pipelines.pipeline_idvideo import IDVideoPipeline; import sys; "
+            "pipe = IDVideoPipeline.from_pretrained(sys.argv[1]); print(type(pipe.vae).__name__)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "saved")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("PixelShuffleAutoencoder")

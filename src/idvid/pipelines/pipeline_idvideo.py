@@ -25,6 +25,7 @@ from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
 from idvid.models.injection import IdentityInjector
+from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder  # noqa: F401 - loadable as a saved component
 from idvid.pipelines.face_inputs import face_tensors
 from idvid.pipelines.guidance import combine, guidance_rows
 from idvid.pipelines.model_dir import check_model_dir

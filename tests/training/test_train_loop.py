@@ -133,3 +133,13 @@ def test_recipes_run_a_step_on_tiny_models_of_the_same_classes(recipe, store, tm
     result = trainer.train(progress=False)
     assert result["step"] == 1 and torch.isfinite(torch.tensor(result["losses"])).all()
     assert (tmp_path / "final" / "model_index.json").is_file()
+
+
+def test_logit_normal_flow_times_follow_their_mean():
+    from idvid.training.losses import row_generators, sample_sigmas
+
+    generators = row_generators(seed=0, step=0, rows=range(4000))
+    default, noisy = sample_sigmas(generators, "logit_normal"), sample_sigmas(generators, "logit_normal", 0.8, 0.8)
+    assert abs(float(default.median()) - 0.5) < 0.02
+    assert abs(float(noisy.median()) - float(torch.sigmoid(torch.tensor(0.8)))) < 0.02  # 0.69
+    assert float((noisy > 0.9).float().mean()) > 2 * float((default > 0.9).float().mean())

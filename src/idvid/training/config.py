@@ -42,6 +42,8 @@ class TrainSection:
     gradient_checkpointing: bool = False
     ema_decay: float = 0.0  # 0 disables EMA
     timestep_sampling: str = "logit_normal"  # flow backbones: "uniform" | "logit_normal"
+    logit_mean: float = 0.0  # logit-normal flow times: sigmoid(N(mean, std)); mean > 0 favours noisier inputs
+    logit_std: float = 1.0
     log_every: int = 1
 
 
@@ -96,6 +98,7 @@ class TrainConfig:
             (t.steps >= 1 and t.batch_size >= 1 and t.checkpoint_every >= 1 and t.gradient_accumulation_steps >= 1,
              "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
             (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
+            (t.logit_std > 0, f"train.logit_std must be > 0, got {t.logit_std}"),
             (bool(self.data.root), "data.root is required"),
             (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
             (not (self.lora.rank and t.trainable == "all"),

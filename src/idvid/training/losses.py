@@ -56,10 +56,12 @@ def row_randn(shape: Sequence[int], generators: Sequence[torch.Generator]) -> to
     return torch.stack([torch.randn(tuple(shape[1:]), generator=g) for g in generators])
 
 
-def sample_sigmas(generators: Sequence[torch.Generator], sampling: str) -> torch.Tensor:
-    """(B,) flow times in (0, 1): uniform, or logit-normal (SD3's default, mean 0, std 1)."""
+def sample_sigmas(generators: Sequence[torch.Generator], sampling: str, logit_mean: float = 0.0,
+                  logit_std: float = 1.0) -> torch.Tensor:
+    """(B,) flow times in (0, 1): uniform, or logit-normal ``sigmoid(N(logit_mean, logit_std))``
+    (SD3's default is mean 0, std 1; a positive mean trains more at high noise)."""
     if sampling == "logit_normal":
-        return torch.sigmoid(torch.cat([torch.randn(1, generator=g) for g in generators]))
+        return torch.sigmoid(logit_mean + logit_std * torch.cat([torch.randn(1, generator=g) for g in generators]))
     return torch.cat([torch.rand(1, generator=g) for g in generators]).clamp(1e-4, 1.0 - 1e-4)
 
 
@@ -75,14 +77,15 @@ class NoisedBatch:
     sigma: torch.Tensor | None
 
 
-def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generators: Sequence[torch.Generator]) -> NoisedBatch:
+def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generators: Sequence[torch.Generator],
+                 logit_mean: float = 0.0, logit_std: float = 1.0) -> NoisedBatch:
     """x0 (B, C, f, h, w) -> the noised batch and the target of the scheduler's objective."""
     b = x0.shape[0]
     noise = row_randn(x0.shape, generators).to(x0)
     kind = objective(scheduler)
     num_train = scheduler.config.num_train_timesteps
     if kind in ("flow", "flow_x0"):
-        sigma = sample_sigmas(generators, sampling).to(x0)
+        sigma = sample_sigmas(generators, sampling, logit_mean, logit_std).to(x0)
         s = sigma.view(b, 1, 1, 1, 1)
         x_t = (1 - s) * x0 + s * noise
         if kind == "flow":

@@ -203,7 +203,8 @@ class Trainer:
         t = self.config.train
         generators = row_generators(t.seed, micro, batch["index"].tolist())
         inputs = self.encode(batch, generators)
-        noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators)
+        noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators, t.logit_mean,
+                              t.logit_std)
         faces, identity_weight = face_encoder_inputs(self.pipe, batch, self.accelerator.device)
         with self.accelerator.autocast():
             prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,

@@ -44,6 +44,18 @@ def test_sampler_and_objective_predict_the_clean_sample(pipe):
     assert torch.equal(predicted_clean(pipe.scheduler, noised, clean), clean)
 
 
+def test_clean_sample_loss_weights_are_velocity_or_uniform(pipe):
+    from idvid.training.losses import MIN_FLOW_SIGMA, noisy_inputs, row_generators
+
+    clean = torch.randn(4, 192, 3, 4, 4)
+    velocity = noisy_inputs(pipe.scheduler, clean, "uniform", row_generators(0, 0, range(4)))
+    uniform = noisy_inputs(pipe.scheduler, clean, "uniform", row_generators(0, 0, range(4)), x0_weighting="uniform")
+    assert torch.equal(velocity.sigma, uniform.sigma) and torch.equal(velocity.x_t, uniform.x_t)
+    # |v_hat - v|^2 = |x0_hat - x0|^2 / s^2: the velocity weights are 1/s^2, the uniform ones 1
+    assert torch.allclose(velocity.weight, velocity.sigma.clamp(min=MIN_FLOW_SIGMA) ** -2)
+    assert torch.equal(uniform.weight, torch.ones(4))
+
+
 def test_pixel_small_trains_a_step_and_generates(pipe, tmp_path, astronaut_obs):
     from idvid.data.synth import synthesize
     from idvid.training.config import from_dict

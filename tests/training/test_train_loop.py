@@ -143,3 +143,12 @@ def test_logit_normal_flow_times_follow_their_mean():
     assert abs(float(default.median()) - 0.5) < 0.02
     assert abs(float(noisy.median()) - float(torch.sigmoid(torch.tensor(0.8)))) < 0.02  # 0.69
     assert float((noisy > 0.9).float().mean()) > 2 * float((default > 0.9).float().mean())
+
+
+def test_adapter_lr_scale_sets_the_adapters_learning_rate(store, tmp_path):
+    trainer = Trainer(_config(store, adapter_lr_scale=10.0), tmp_path)
+    adapter_group, backbone_group = trainer.optimizer.param_groups
+    assert adapter_group["lr"] == pytest.approx(1e-2) and backbone_group["lr"] == pytest.approx(1e-3)
+    adapter = {id(p) for m in (trainer.pipe.face_encoder, trainer.pipe.id_adapter) for p in m.parameters()}
+    assert {id(p) for p in adapter_group["params"]} == adapter
+    assert {id(p) for p in backbone_group["params"]} == {id(p) for p in trainer.pipe.transformer.parameters()}

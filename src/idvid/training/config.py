@@ -33,6 +33,7 @@ class TrainSection:
     batch_size: int = 1
     gradient_accumulation_steps: int = 1
     lr: float = 1e-4
+    adapter_lr_scale: float = 1.0  # the face encoder's and identity adapter's LR is lr x this
     weight_decay: float = 0.0
     warmup_steps: int = 0
     max_grad_norm: float = 1.0
@@ -42,6 +43,9 @@ class TrainSection:
     gradient_checkpointing: bool = False
     ema_decay: float = 0.0  # 0 disables EMA
     timestep_sampling: str = "logit_normal"  # flow backbones: "uniform" | "logit_normal"
+    # clean-sample objectives: "velocity" weighs |x0_hat - x0|^2 by 1/sigma^2 (the velocity loss),
+    # "uniform" by 1, which keeps high-noise steps (where only the reference shows the face) in play
+    x0_loss_weighting: str = "velocity"
     logit_mean: float = 0.0  # logit-normal flow times: sigmoid(N(mean, std)); mean > 0 favours noisier inputs
     logit_std: float = 1.0
     log_every: int = 1
@@ -99,6 +103,9 @@ class TrainConfig:
              "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
             (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
             (t.logit_std > 0, f"train.logit_std must be > 0, got {t.logit_std}"),
+            (t.x0_loss_weighting in ("velocity", "uniform"),
+             f"train.x0_loss_weighting must be velocity or uniform, got {t.x0_loss_weighting!r}"),
+            (t.adapter_lr_scale > 0, f"train.adapter_lr_scale must be > 0, got {t.adapter_lr_scale}"),
             (bool(self.data.root), "data.root is required"),
             (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
             (not (self.lora.rank and t.trainable == "all"),

@@ -8,7 +8,8 @@
 - Flow matching, clean sample (UniPC with ``use_flow_sigmas`` and ``prediction_type="sample"``):
   the same ``x_t``, the model outputs ``x0``. The loss is the velocity loss written in ``x0``:
   ``|v_hat - v|^2 = |x0_hat - x0|^2 / s^2`` (s clamped at :data:`MIN_FLOW_SIGMA`), which trains
-  from-scratch pixel-space models far better than predicting ``v`` directly.
+  from-scratch pixel-space models far better than predicting ``v`` directly; or, with uniform
+  weighting, plain ``|x0_hat - x0|^2``.
 - v-prediction (CogVideoX's DDIM): ``scheduler.add_noise`` and ``scheduler.get_velocity``.
 
 In every flow case the transformer sees ``timestep = s * num_train_timesteps`` as in the samplers.
@@ -78,8 +79,9 @@ class NoisedBatch:
 
 
 def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generators: Sequence[torch.Generator],
-                 logit_mean: float = 0.0, logit_std: float = 1.0) -> NoisedBatch:
-    """x0 (B, C, f, h, w) -> the noised batch and the target of the scheduler's objective."""
+                 logit_mean: float = 0.0, logit_std: float = 1.0, x0_weighting: str = "velocity") -> NoisedBatch:
+    """x0 (B, C, f, h, w) -> the noised batch and the target of the scheduler's objective
+    (``x0_weighting``: "velocity" or "uniform" loss weights for clean-sample objectives)."""
     b = x0.shape[0]
     noise = row_randn(x0.shape, generators).to(x0)
     kind = objective(scheduler)
@@ -90,7 +92,8 @@ def noisy_inputs(scheduler, x0: torch.Tensor, sampling: str, generators: Sequenc
         x_t = (1 - s) * x0 + s * noise
         if kind == "flow":
             return NoisedBatch(x_t, sigma * num_train, noise - x0, torch.ones_like(sigma), sigma)
-        return NoisedBatch(x_t, sigma * num_train, x0, sigma.clamp(min=MIN_FLOW_SIGMA) ** -2, sigma)
+        weight = sigma.clamp(min=MIN_FLOW_SIGMA) ** -2 if x0_weighting == "velocity" else torch.ones_like(sigma)
+        return NoisedBatch(x_t, sigma * num_train, x0, weight, sigma)
     t = torch.cat([torch.randint(0, num_train, (1,), generator=g) for g in generators]).to(x0.device)
     x_t = scheduler.add_noise(x0, noise, t)
     target = scheduler.get_velocity(x0, noise, t) if kind == "v" else noise

@@ -57,6 +57,17 @@ def make_accelerator(mixed_precision: str):
     return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator)
 
 
+def param_groups(model: torch.nn.Module, lr: float, adapter_lr_scale: float) -> list[dict]:
+    """AdamW groups: the backbone's trainable weights at ``lr``, the face encoder's and the
+    identity adapter's at ``lr * adapter_lr_scale``."""
+    adapter, backbone = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (backbone if name.startswith("transformer.") else adapter).append(param)
+    groups = [{"params": adapter, "lr": lr * adapter_lr_scale}]
+    return groups + ([{"params": backbone, "lr": lr}] if backbone else [])
+
+
 def check_engine(distributed_type, train) -> None:
     """What this trainer cannot do under sharded engines, as one error line."""
     from idvid.errors import IdvidError
@@ -125,8 +136,7 @@ class Trainer:
         # accelerate would step it once per process, and the schedule counts optimizer steps.
         self.param_names = trainable_names(model)
         self.trained_modules = sorted({name.split(".")[0] for name in self.param_names})
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=t.lr,
-                                      weight_decay=t.weight_decay)
+        optimizer = torch.optim.AdamW(param_groups(model, t.lr, t.adapter_lr_scale), weight_decay=t.weight_decay)
         self.model, self.optimizer = accelerator.prepare(model, optimizer)
         self.lr_scheduler = get_scheduler("constant_with_warmup", self.optimizer, num_warmup_steps=t.warmup_steps)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -204,7 +214,7 @@ class Trainer:
         generators = row_generators(t.seed, micro, batch["index"].tolist())
         inputs = self.encode(batch, generators)
         noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators, t.logit_mean,
-                              t.logit_std)
+                              t.logit_std, t.x0_loss_weighting)
         faces, identity_weight = face_encoder_inputs(self.pipe, batch, self.accelerator.device)
         with self.accelerator.autocast():
             prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,

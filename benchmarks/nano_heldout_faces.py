@@ -54,8 +54,8 @@ def fetch_npm_photos(folder: Path) -> Path:
 
 
 def portraits(photos: Path, out: Path, min_face: int) -> list[Path]:
-    """One square crop per face of ``min_face`` px or more, kept when the analyzer accepts it as
-    the photo's one face; -> the crop paths."""
+    """One square crop per face of ``min_face`` px or more, kept when the whole face box fits with
+    a margin and the analyzer accepts it as the crop's one face; -> the crop paths."""
     from PIL import Image
 
     from idvid.errors import FaceError
@@ -72,6 +72,9 @@ def portraits(photos: Path, out: Path, min_face: int) -> list[Path]:
             x0 = int(np.clip(x + w / 2 - side / 2, 0, max(0, image.shape[1] - side)))
             y0 = int(np.clip(y + h * 0.6 - side / 2, 0, max(0, image.shape[0] - side)))
             crop = image[y0:y0 + side, x0:x0 + side]
+            if not (x0 + 0.25 * w <= x and x + 1.25 * w <= x0 + side and y0 + 0.25 * h <= y and y + 1.25 * h <= y0 + side):
+                print(f"skipped {path.name} face {k}: too close to the photo's edge for a portrait")
+                continue
             try:
                 analyzer.analyze(crop)
             except FaceError as e:

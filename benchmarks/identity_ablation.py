@@ -71,20 +71,19 @@ def run_dir(out: Path, arm: str, seed: int) -> Path:
     return out / f"{arm.replace(' ', '-')}-seed{seed}"
 
 
-def train(out: Path, data: Path, arm: str, seed: int, steps: int, batch: int) -> Path:
-    """One training run (resumed if interrupted) -> its final pipeline directory."""
+def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: int, steps: int, batch: int) -> Path:
+    """One training run of everything (resumed if interrupted) -> its final pipeline directory."""
     from idvid.training.config import from_dict
     from idvid.training.trainer import Trainer
 
-    folder = run_dir(out, arm, seed)
     if (folder / "final" / "model_index.json").is_file():
         return folder / "final"
     config = from_dict({
-        "model": str(initial_model(out, seed)),
+        "model": str(model),
         "data": {"root": str(data), "num_frames": 9, "num_refs": 3, "caption_dropout": 0.1,
-                 "identity_dropout": ARMS[arm]},
+                 "identity_dropout": identity_dropout},
         "train": {"trainable": "all", "steps": steps, "batch_size": batch, "lr": 3e-4, "warmup_steps": 100,
-                  "checkpoint_every": 200, "seed": seed, "ema_decay": 0.995, "log_every": 10,
+                  "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995, "log_every": 10,
                   # noise-heavy flow times (JiT's pixel-space choice): identity can only help where
                   # the noisy input no longer shows the face
                   "logit_mean": 0.8, "logit_std": 0.8},
@@ -97,6 +96,13 @@ def train(out: Path, data: Path, arm: str, seed: int, steps: int, batch: int) ->
                                                     "samples_per_s": result["samples_per_s"]}))
     return result["final"]
 
+
+def pretrain(out: Path, data: Path, seed: int, steps: int, batch: int) -> Path:
+    """Stage 1, shared by both arms of a seed: the backbone learns videos without identity (the
+    adapter sees no face, so it stays fresh). Trained from scratch with identity from step 0, the
+    face encoder's tokens collapsed to one output for everybody before the backbone could draw a
+    face for identity to improve (their variance across people fell below 0.5%)."""
+    return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, 1.0, seed, steps, batch)
 
 # ---- evaluation on held-out identities -----------------------------------------------------
 
@@ -292,7 +298,8 @@ def main() -> None:
     parser.add_argument("--clips-per-identity", type=int, default=12)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
-    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--pretrain-steps", type=int, default=900, help="stage 1: the backbone without identity")
+    parser.add_argument("--steps", type=int, default=500, help="stage 2: each arm, from the stage-1 weights")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
     parser.add_argument("--sample-clips", type=int, default=8, help="held-out clips sampled for FaceSim")
@@ -305,8 +312,9 @@ def main() -> None:
     make_data(data, args.identities, args.clips_per_identity)
     runs, results, timing = {}, {}, {}
     for seed in args.seeds:
+        backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch)
         for arm in args.arms:
-            final = train(args.out, data, arm, seed, args.steps, args.batch)
+            final = train(run_dir(args.out, arm, seed), backbone, data, ARMS[arm], seed, args.steps, args.batch)
             runs[(arm, seed)] = final.parent
             timing[(arm, seed)] = json.loads((final.parent / "timing.json").read_text())["samples_per_s"]
             results[(arm, seed)] = evaluate(final, data, arm == "identity", args.eval_clips, args.sample_clips,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from accelerate import init_empty_weights
+from adapter_helpers import open_adapter
 from diffusers import CogVideoXTransformer3DModel, WanTransformer3DModel
 
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
@@ -25,16 +26,6 @@ def make_injector(backbone, seed: int = 0) -> IdentityInjector:
 
 def identity_tokens(batch: int = 2, seed: int = 1) -> torch.Tensor:
     return torch.randn(batch, NUM_ID_TOKENS, IDENTITY_DIM, generator=torch.Generator().manual_seed(seed))
-
-
-@torch.no_grad()
-def open_adapter(injector: IdentityInjector, gates=None, seed: int = 5) -> None:
-    """What training does to a fresh adapter: nonzero output projections, and the given gates."""
-    generator = torch.Generator().manual_seed(seed)
-    for attn in injector.attns:
-        attn.to_out.weight.copy_(torch.randn(attn.to_out.weight.shape, generator=generator) * 0.2)
-    if gates is not None:
-        injector.gate.copy_(torch.as_tensor(gates, dtype=injector.gate.dtype).expand_as(injector.gate))
 
 
 def hook_count(model) -> int:

@@ -5,6 +5,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+from adapter_helpers import open_adapter
 
 from idvid.errors import GenerationError
 from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
@@ -15,16 +16,6 @@ FAST = dict(num_frames=5, height=32, width=32, num_inference_steps=2)
 @pytest.fixture(scope="module")
 def tiny():
     return IDVideoPipeline.from_pretrained("tiny")
-
-
-def _trained_adapter(pipe, gate=1.0, adapter=None):
-    """Stand-in for training: nonzero output projections (zero in a fresh adapter) and ``gate``."""
-    adapter = adapter or pipe.id_adapter
-    generator = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for attn in adapter.attns:
-            attn.to_out.weight.copy_(torch.randn(attn.to_out.weight.shape, generator=generator) * 0.2)
-        adapter.gate.fill_(gate)
 
 
 def test_generates_frames_of_the_requested_shape(tiny, astronaut_obs):
@@ -54,7 +45,7 @@ def test_fresh_adapter_ignores_identity_and_a_trained_one_uses_it(astronaut_obs,
     fresh_a = pipe(faces=[astronaut_obs], **kwargs).frames
     fresh_b = pipe(faces=[grace_obs], **kwargs).frames
     assert torch.equal(fresh_a, fresh_b)  # zero output projections: identity has exactly no effect
-    _trained_adapter(pipe)
+    open_adapter(pipe.id_adapter, 1.0)
     gated_a = pipe(faces=[astronaut_obs], **kwargs).frames
     gated_b = pipe(faces=[grace_obs], **kwargs).frames
     assert (gated_a - gated_b).abs().max() > 1e-3
@@ -62,7 +53,7 @@ def test_fresh_adapter_ignores_identity_and_a_trained_one_uses_it(astronaut_obs,
 
 def test_save_and_load_reproduce_the_output_exactly(tmp_path, astronaut_obs):
     pipe = IDVideoPipeline.from_pretrained("tiny-cogvideox")
-    _trained_adapter(pipe, 0.5)  # make the adapter matter, so its weights must round-trip too
+    open_adapter(pipe.id_adapter, 0.5)  # make the adapter matter, so its weights must round-trip too
     pipe.save_pretrained(tmp_path)
     saved = {p.suffix for p in tmp_path.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".pt"}}
     assert saved == {".safetensors"}
@@ -142,7 +133,7 @@ def test_two_expert_backbone_switches_at_the_boundary_with_an_adapter_each(tmp_p
     assert pipe.scheduler.timesteps.tolist() == [999, 900, 750, 500]  # boundary 800: two steps each
     assert calls == {"high": 2, "low": 2}
     base = pipe(faces=[astronaut_obs], **kwargs).frames
-    _trained_adapter(pipe, adapter=pipe.id_adapter_2)  # only the low-noise expert's adapter opens
+    open_adapter(pipe.id_adapter_2, 1.0)  # only the low-noise expert's adapter opens
     assert (pipe(faces=[astronaut_obs], **kwargs).frames - base).abs().max() > 1e-4
     pipe.save_pretrained(tmp_path / "saved")
     reloaded = IDVideoPipeline.from_pretrained(tmp_path / "saved")

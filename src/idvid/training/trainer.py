@@ -33,6 +33,7 @@ from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
 logger = logging.getLogger("idvid")
+SHARDED_ENGINES = ("FSDP", "DEEPSPEED")  # accelerate distributed types that split weights and optimizer
 TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
 
 
@@ -75,7 +76,7 @@ def check_engine(distributed_type, train) -> None:
     if distributed_type == "DEEPSPEED" and train.gradient_accumulation_steps > 1:
         raise IdvidError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
                          "and keep train.gradient_accumulation_steps at 1")
-    if distributed_type in ("FSDP", "DEEPSPEED") and train.ema_decay > 0:
+    if distributed_type in SHARDED_ENGINES and train.ema_decay > 0:
         raise IdvidError(f"EMA of sharded weights is not supported under {distributed_type}; set train.ema_decay: 0")
 
 
@@ -109,7 +110,7 @@ class Trainer:
         self.config, self.out = config, Path(out)
         t = config.train
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
-        self.sharded = accelerator.distributed_type in ("FSDP", "DEEPSPEED")
+        self.sharded = accelerator.distributed_type in SHARDED_ENGINES
         check_engine(accelerator.distributed_type, t)
         self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
         self.dataset = open_dataset(config, accelerator, pipe)

@@ -45,12 +45,12 @@ PUBLISHED = ROOT / "benchmarks" / "results" / "identity_ablation"
 
 # ---- data and training ---------------------------------------------------------------------
 
-def make_data(root: Path, identities: int, clips: int) -> None:
+def make_data(root: Path, identities: int, clips: int, face_fraction: float) -> None:
     from idvid.data.synth import synthesize
 
     if not (root / "index.jsonl").is_file():
         synthesize(root, identities=identities, clips_per_identity=clips, seed=0, size=64, num_frames=9,
-                   heldout_fraction=0.25)
+                   heldout_fraction=0.25, face_fraction=face_fraction)
 
 
 def initial_model(out: Path, seed: int) -> Path:
@@ -296,6 +296,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="an idvid synth store (default: OUT/clips, made if missing)")
     parser.add_argument("--identities", type=int, default=64)
     parser.add_argument("--clips-per-identity", type=int, default=12)
+    parser.add_argument("--face-fraction", type=float, default=0.55,
+                        help="face height over frame height in the synth clips (close-ups: identity is more of the loss)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--pretrain-steps", type=int, default=900, help="stage 1: the backbone without identity")
@@ -309,7 +311,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = args.data or args.out / "clips"
-    make_data(data, args.identities, args.clips_per_identity)
+    make_data(data, args.identities, args.clips_per_identity, args.face_fraction)
     runs, results, timing = {}, {}, {}
     for seed in args.seeds:
         backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch)

@@ -145,6 +145,8 @@ def _synth_parser(sub) -> None:
                    help="frames per clip (default: %(default)s)")
     p.add_argument("--heldout-fraction", type=float, default=0.2, metavar="F",
                    help="fraction of identities held out for evaluation (default: %(default)s)")
+    p.add_argument("--face-fraction", type=float, default=0.38, metavar="F",
+                   help="face height over frame height, up to 0.6 for close-ups (default: %(default)s)")
     p.add_argument("--workers", type=int, default=1, metavar="W", help="worker processes (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="delete an earlier dataset in OUT and start again")
 
@@ -314,7 +316,7 @@ def cmd_synth(args) -> None:
     report = synthesize(args.out, identities=args.identities, clips_per_identity=args.clips_per_identity,
                         seed=args.seed, size=args.size, num_frames=args.num_frames,
                         heldout_fraction=args.heldout_fraction, workers=args.workers, progress=True,
-                        overwrite=args.overwrite)
+                        overwrite=args.overwrite, face_fraction=args.face_fraction)
     print(format_report(report))
     print(f"wrote {args.out} (index.jsonl, report.json)")
 

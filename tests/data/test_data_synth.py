@@ -20,7 +20,7 @@ from idvid.data.identity_morph import WARP_RANGES, shape_warp
 from idvid.data.store import ClipStore, StoreError
 from idvid.data.synth import REPORT_NAME, split_identities, synthesize
 from idvid.data.synth_scene import compose_caption, sample_scene, strip_scene_words
-from idvid.errors import FaceError
+from idvid.errors import FaceError, GenerationError
 from idvid.face import SAME_PERSON_THRESHOLD
 from idvid.render import landmarks as lm
 from idvid.render.scene_text import scene_from_text
@@ -188,3 +188,18 @@ def test_each_shape_warp_moves_its_part(astronaut_obs, warp):
              "chin_length": (lm.CHIN_BOTTOM,)}
     assert moved[list(parts[warp])].max() > 1.0  # pixels, on a ~110 px high face
     assert moved[lm.FOREHEAD_TOP] < moved[list(parts[warp])].max()  # a local change, not a shift of the whole face
+
+
+def test_face_fraction_makes_close_ups(runs, tmp_path):
+    """The same clips framed tighter: every clip's face is larger by about the ratio asked for."""
+    (root, _), _ = runs
+    close = tmp_path / "close"
+    synthesize(close, **OPTIONS, face_fraction=0.55)
+    wide = {m["clip_id"]: m["face_stats"]["mean_face_size"] for m in ClipStore(root).clips()}
+    tight = {m["clip_id"]: m["face_stats"]["mean_face_size"] for m in ClipStore(close).clips()}
+    assert wide.keys() == tight.keys()
+    ratios = [tight[k] / wide[k] for k in wide]
+    # 0.55 / 0.38 = 1.45; the motion program's zoom and the detector's box move each clip's value
+    assert min(ratios) > 1.2 and 1.25 < float(np.median(ratios)) < 1.7, ratios
+    with pytest.raises(GenerationError, match="face_fraction"):
+        synthesize(tmp_path / "bad", **OPTIONS, face_fraction=0.9)

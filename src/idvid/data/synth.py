@@ -30,6 +30,7 @@ from idvid.atomic import atomic_output
 from idvid.data.store import INDEX_NAME, SHARDS, ClipStore, StoreError
 from idvid.data.synth_clip import ClipOptions, render_clip, round_floats
 from idvid.errors import GenerationError
+from idvid.render.framing import FACE_FRACTION, MAX_FACE_FRACTION
 
 CONFIG_NAME = "synth.json"
 REPORT_NAME = "report.json"
@@ -94,6 +95,7 @@ def synthesize(
     overwrite: bool = False,
     ref_views: int = 3,
     shard_size: int = 1000,
+    face_fraction: float = FACE_FRACTION,
 ) -> dict:
     """Make ``identities`` x ``clips_per_identity`` synthetic clips in the clip store ``out``.
 
@@ -104,11 +106,16 @@ def synthesize(
         raise GenerationError("identities and clips_per_identity must be >= 1")
     if size < 32 or size % 2 or num_frames < 2:
         raise GenerationError(f"size must be even and >= 32, num_frames >= 2 (got {size}, {num_frames})")
+    if not 0.1 <= face_fraction <= MAX_FACE_FRACTION:
+        raise GenerationError(f"face_fraction must be in [0.1, {MAX_FACE_FRACTION}], got {face_fraction}")
     out = Path(out)
-    options = ClipOptions(size=int(size), num_frames=int(num_frames), ref_views=int(ref_views))
+    options = ClipOptions(size=int(size), num_frames=int(num_frames), ref_views=int(ref_views),
+                          face_fraction=float(face_fraction))
     config = {"identities": identities, "clips_per_identity": clips_per_identity, "seed": seed, "size": size,
               "num_frames": num_frames, "heldout_fraction": heldout_fraction, "ref_views": ref_views,
               "shard_size": shard_size, "format": 1}
+    if face_fraction != FACE_FRACTION:  # only when set, so stores made before the option still resume
+        config["face_fraction"] = face_fraction
     _prepare_folder(out, config, overwrite)
     # 1. identities and their split
     start = time.perf_counter()

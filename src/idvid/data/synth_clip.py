@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.errors import FaceError
+from idvid.render.framing import FACE_FRACTION
 
 # Reference views: one per yaw bin (degrees, absolute head yaw), so a set spans the head's turn.
 REF_YAW_BINS = ((-40.0, -15.0), (-10.0, 10.0), (15.0, 40.0), (-25.0, 25.0))
@@ -22,6 +23,7 @@ class ClipOptions:
     size: int = 128
     num_frames: int = 17
     ref_views: int = 3
+    face_fraction: float = FACE_FRACTION  # face height over frame height (larger: a close-up)
 
 
 def round_floats(value, decimals: int = DECIMALS):
@@ -74,7 +76,7 @@ def render_clip(portrait, identity, clip_seed, options: ClipOptions, analyzer, h
     render_seed = int(rng.integers(2**31))
     # 3. render
     size = (options.size, options.size)
-    frames = PortraitRenderer(dressed, size, scene, seed=render_seed).render_track(ControlTrack(values), fps=fps)
+    frames = PortraitRenderer(dressed, size, scene, options.face_fraction, seed=render_seed).render_track(ControlTrack(values), fps=fps)
     # 4. reference views: the same person (same scene and clothes) at other poses and expressions
     refs = render_references(dressed, scene, render_seed, options, rng, analyzer, reference_pose)
     # 5. face statistics on a few frames

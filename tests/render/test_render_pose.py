@@ -64,3 +64,31 @@ def test_second_photo_glasses_and_hat(face_analyzer):
         change = turned.pose.yaw - neutral.pose.yaw
         assert change * yaw > 0 and abs(change) >= 10.0, (yaw, change)
         assert cosine(turned.embedding, reference.embedding) >= 0.5
+
+
+@pytest.mark.parametrize("delta", [(20.0, 0.0, 0.0), (0.0, 0.0, 15.0), (-15.0, 10.0, -10.0)])
+def test_controls_add_to_the_head_angles_of_a_head_looking_down(astronaut_face, delta):
+    """For a photo not facing the camera (here the astronaut's mesh pitched 25 degrees down and
+    rolled 20), controls change yaw, pitch and roll by exactly their values, and a pure roll is
+    an in-plane tilt (the camera's z axis stays put): what the evaluator measures and what keeps
+    the face recognisable."""
+    import numpy as np
+
+    from idvid.face.pose import HeadPose, head_pose, pose_to_rotation
+    from idvid.render.deform import pose_mesh
+    from idvid.render.headframe import HeadFrame
+
+    v = astronaut_face.vertices.astype(np.float64)
+    centre = v.mean(axis=0)
+    photo_pose = head_pose(v)
+    tilt = pose_to_rotation(HeadPose(yaw=0.0, pitch=-25.0, roll=20.0)) @ pose_to_rotation(photo_pose).T
+    looking_down = (v - centre) @ tilt.T + centre
+    frame = HeadFrame.from_vertices(looking_down)
+    before = head_pose(looking_down)
+    yaw, pitch, roll = delta
+    after = head_pose(pose_mesh(frame, looking_down, yaw, pitch, roll).rigid)
+    assert after.yaw - before.yaw == pytest.approx(yaw, abs=0.5)
+    assert after.pitch - before.pitch == pytest.approx(pitch, abs=0.5)
+    assert after.roll - before.roll == pytest.approx(roll, abs=0.5)
+    if delta == (0.0, 0.0, 15.0):
+        np.testing.assert_allclose(frame.relative_rotation(*delta)[2], [0.0, 0.0, 1.0], atol=1e-9)

@@ -5,9 +5,9 @@ the photo's part: the renderer moves a photo's head by controls relative to the 
 functions say which controls move the reference mesh to each frame's mesh. Meshes are MediaPipe's
 478 points in frame pixels, z on x's scale (:class:`idvid.face.FaceObservation`).
 
-- **Rotation**: R_ref^T R_t of the meshes' own axes (:func:`idvid.face.pose.face_axes`), split as
-  :func:`idvid.face.pose.rotation_to_pose` splits a pose, which is how the renderer composes
-  controls with the photo's pose (new axes = R_ref @ R(controls)). Signs are therefore
+- **Rotation**: the frame's yaw, pitch and roll (:func:`idvid.face.pose.head_pose`) minus the
+  reference's, which is how the renderer composes controls with the photo's pose
+  (:meth:`~idvid.render.headframe.HeadFrame.relative_rotation`). Signs are therefore
   :class:`~idvid.render.controls.FrameControls`' own: yaw > 0 turns to the subject's left, pitch > 0
   raises the chin, roll > 0 is clockwise in the image.
 - **Placement**: scale is the inter-ocular distance (3D, rigid, unmoved by expressions) over the
@@ -31,7 +31,7 @@ from itertools import combinations
 import numpy as np
 
 from idvid.eval.faces import LEFT_EYE, RIGHT_EYE, interocular
-from idvid.face.pose import NOSE_BASE, face_axes, rotation_to_pose
+from idvid.face.pose import NOSE_BASE, head_pose
 from idvid.render import landmarks as lm
 from idvid.render.expressions import expression_offsets
 from idvid.render.headframe import HeadFrame
@@ -47,9 +47,10 @@ _BROW_PAIRS = np.array([(b, e) for brow, eye in ((lm.RIGHT_BROW, RIGHT_EYE), (lm
 
 def relative_rotation(reference: np.ndarray, vertices: np.ndarray) -> np.ndarray:
     """reference, vertices: (478, 3) meshes -> (3,) yaw, pitch, roll (degrees) of the second
-    relative to the first, in the first's head frame."""
-    pose = rotation_to_pose(face_axes(reference).T @ face_axes(vertices))
-    return np.array([pose.yaw, pose.pitch, pose.roll])
+    minus the first's (the renderer's convention, :meth:`HeadFrame.relative_rotation`)."""
+    a, b = head_pose(reference), head_pose(vertices)
+    roll = (b.roll - a.roll + 180.0) % 360.0 - 180.0
+    return np.array([b.yaw - a.yaw, b.pitch - a.pitch, roll])
 
 
 def placement(reference: HeadFrame, reference_eyes: float, frame: HeadFrame, eyes: float) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 class FrameControls:
     """What one frame shows, relative to the photo. All floats; the defaults change nothing.
 
-    Head (relative to the photo's own pose, in the head's frame):
+    Head (added to the photo's own yaw, pitch and roll, see :class:`idvid.face.HeadPose`):
         yaw: degrees, > 0 turns the head to its own left (towards image right).
         pitch: degrees, > 0 tilts the head up (chin up).
         roll: degrees, > 0 tilts the head clockwise in the image.

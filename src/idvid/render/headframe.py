@@ -2,8 +2,9 @@
 
 Coordinates are photo pixels, x right, y down, z away from the camera (MediaPipe's
 convention, z on the same scale as x). The face frame R0 (columns = the face's x, y, z axes
-in camera coordinates) comes from :func:`idvid.face.pose.face_axes`, so relative rotations
-compose with the photo's own pose in the head's frame.
+in camera coordinates) comes from :func:`idvid.face.pose.face_axes`. Relative rotations add to
+the photo's own yaw, pitch and roll (:class:`HeadPose` angles), so a requested change is the
+change the evaluator measures, whatever the photo's pose.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.face.observation import HeadPose
-from idvid.face.pose import face_axes, pose_to_rotation
+from idvid.face.pose import face_axes, pose_to_rotation, rotation_to_pose
 from idvid.render.landmarks import (
     CHIN_BOTTOM,
     FOREHEAD_TOP,
@@ -70,10 +71,15 @@ class HeadFrame:
         return np.asarray(points, dtype=np.float64) @ self.rotation.T + self.origin
 
     def relative_rotation(self, yaw: float, pitch: float, roll: float) -> np.ndarray:
-        """(3, 3) camera-frame rotation M turning the head by (yaw, pitch, roll) degrees in its
-        own frame: the new head axes are R0 @ Rrel, so M = R0 @ Rrel @ R0^T."""
-        relative = pose_to_rotation(HeadPose(yaw=yaw, pitch=pitch, roll=roll))
-        return self.rotation @ relative @ self.rotation.T
+        """(3, 3) camera-frame rotation M adding (yaw, pitch, roll) degrees to the photo's head
+        angles: the new head axes are R(pose0 + delta) = M @ R0.
+
+        Why angles and not the head's own frame: roll is then an in-plane tilt, and a turn of a
+        head that looks down swivels about the neck instead of sliding the face sideways and
+        down, which exposed the far side the photo does not show."""
+        pose = rotation_to_pose(self.rotation)
+        target = HeadPose(yaw=pose.yaw + yaw, pitch=pose.pitch + pitch, roll=pose.roll + roll)
+        return pose_to_rotation(target) @ self.rotation.T
 
 
 def vertex_normals(vertices: np.ndarray, centre: np.ndarray) -> np.ndarray:

@@ -71,7 +71,8 @@ def run_dir(out: Path, arm: str, seed: int) -> Path:
     return out / f"{arm.replace(' ', '-')}-seed{seed}"
 
 
-def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: int, steps: int, batch: int) -> Path:
+def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: int, steps: int, batch: int,
+          face_loss_weight: float) -> Path:
     """One training run of everything (resumed if interrupted) -> its final pipeline directory."""
     from idvid.training.config import from_dict
     from idvid.training.trainer import Trainer
@@ -86,7 +87,9 @@ def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: 
                   "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995, "log_every": 10,
                   # noise-heavy flow times (JiT's pixel-space choice): identity can only help where
                   # the noisy input no longer shows the face
-                  "logit_mean": 0.8, "logit_std": 0.8},
+                  "logit_mean": 0.8, "logit_std": 0.8,
+                  # the face is where identity shows: weigh its latent cells up (ConsisID's face emphasis)
+                  "face_loss_weight": face_loss_weight},
     })
     trainer = Trainer(config, folder)
     trainer.resume()
@@ -97,12 +100,13 @@ def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: 
     return result["final"]
 
 
-def pretrain(out: Path, data: Path, seed: int, steps: int, batch: int) -> Path:
+def pretrain(out: Path, data: Path, seed: int, steps: int, batch: int, face_loss_weight: float) -> Path:
     """Stage 1, shared by both arms of a seed: the backbone learns videos without identity (the
     adapter sees no face, so it stays fresh). Trained from scratch with identity from step 0, the
     face encoder's tokens collapsed to one output for everybody before the backbone could draw a
     face for identity to improve (their variance across people fell below 0.5%)."""
-    return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, 1.0, seed, steps, batch)
+    return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, 1.0, seed, steps, batch,
+                 face_loss_weight)
 
 # ---- evaluation on held-out identities -----------------------------------------------------
 
@@ -303,6 +307,7 @@ def main() -> None:
     parser.add_argument("--pretrain-steps", type=int, default=900, help="stage 1: the backbone without identity")
     parser.add_argument("--steps", type=int, default=500, help="stage 2: each arm, from the stage-1 weights")
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--face-loss-weight", type=float, default=4.0, help="loss weight inside the face boxes")
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
     parser.add_argument("--sample-clips", type=int, default=8, help="held-out clips sampled for FaceSim")
     parser.add_argument("--sample-steps", type=int, default=16)
@@ -314,9 +319,10 @@ def main() -> None:
     make_data(data, args.identities, args.clips_per_identity, args.face_fraction)
     runs, results, timing = {}, {}, {}
     for seed in args.seeds:
-        backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch)
+        backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch, args.face_loss_weight)
         for arm in args.arms:
-            final = train(run_dir(args.out, arm, seed), backbone, data, ARMS[arm], seed, args.steps, args.batch)
+            final = train(run_dir(args.out, arm, seed), backbone, data, ARMS[arm], seed, args.steps, args.batch,
+                          args.face_loss_weight)
             runs[(arm, seed)] = final.parent
             timing[(arm, seed)] = json.loads((final.parent / "timing.json").read_text())["samples_per_s"]
             results[(arm, seed)] = evaluate(final, data, arm == "identity", args.eval_clips, args.sample_clips,

@@ -38,7 +38,10 @@ def store_root(tmp_path_factory):
         frames[..., 0] = (20 * np.arange(FRAMES))[:, None, None]
         frames[..., 1] = 100
         refs = _refs([0, 3, 5, 8, 11, -1] if n % 2 == 0 else [2, 4, 6, 9], n)
-        store.write_clip(f"clip{n:02d}", frames, refs, {"caption": f"caption {n}", "split": "train"}, n, fps=8)
+        meta = {"caption": f"caption {n}", "split": "train"}
+        if n % 2:  # frame i's face box starts at x = i / 100; even clips are stored without boxes
+            meta["face_boxes"] = [[i / 100, 0.2, 0.5, 0.5] for i in range(FRAMES)]
+        store.write_clip(f"clip{n:02d}", frames, refs, meta, n, fps=8)
     store.rebuild_index()
     return root
 
@@ -55,6 +58,8 @@ def test_sample_shapes_and_range(store_root):
     assert sample["ref_crops"].shape == (3, 3, 224, 224) and sample["ref_embeddings"].shape == (3, 128)
     assert sample["ref_vertices"].shape == (3, 478, 3) and sample["ref_mask"].dtype == torch.bool
     assert sample["caption"] == "caption 7" and sample["bucket"] == "32x48"
+    np.testing.assert_allclose(sample["face_boxes"][:, 0].numpy(), t / 100, atol=1e-6)  # the targets' boxes
+    assert not ds[6]["face_boxes"].any()
 
 
 def test_references_never_target_frames(store_root):

@@ -65,7 +65,9 @@ def test_shot_cut_found(astronaut, astronaut_obs, grace, grace_obs):
     assert resample(np.zeros((30, 1)), 30.0, 8.0).tolist() == [0, 4, 8, 11, 15, 19, 22, 26]
 
 
-def test_prepare_keeps_faces_and_drops_the_rest(sources, tmp_path):
+def test_prepare_keeps_faces_and_drops_the_rest(sources, tmp_path, analyzer):
+    from idvid.data.shots import iou
+
     out = tmp_path / "ds"
     report = prepare(sources, out, OPTIONS, progress=False)
     dropped = report["dropped_sources"]
@@ -87,6 +89,10 @@ def test_prepare_keeps_faces_and_drops_the_rest(sources, tmp_path):
         assert len(refs["crops"]) >= 2 and (refs["frame_indices"] >= 0).all()
         assert (refs["frame_indices"] < len(frames)).all()
         assert meta["face_stats"]["ref_frame_similarity_mean"] > 0.363
+        boxes = np.asarray(meta["face_boxes"]) * 96  # each frame's face, in the clip's pixels
+        assert boxes.shape == (len(frames), 4)
+        detected = analyzer.detect(frames[len(frames) // 2])[0].box
+        assert iou(boxes[len(frames) // 2], detected) > 0.5
         yaws = refs["poses"][:, 0]
         assert yaws.max() - yaws.min() > 10  # spread over pose
         embeddings.append(refs["embeddings"].mean(0))

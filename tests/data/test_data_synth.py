@@ -203,3 +203,18 @@ def test_face_fraction_makes_close_ups(runs, tmp_path):
     assert min(ratios) > 1.2 and 1.25 < float(np.median(ratios)) < 1.7, ratios
     with pytest.raises(GenerationError, match="face_fraction"):
         synthesize(tmp_path / "bad", **OPTIONS, face_fraction=0.9)
+
+
+def test_face_boxes_are_where_the_detector_finds_the_face(runs, analyzer):
+    from idvid.data.shots import iou
+
+    (root, _), _ = runs
+    store = ClipStore(root)
+    overlaps = []
+    for meta in store.clips():
+        boxes = np.asarray(meta["face_boxes"]) * 96
+        assert boxes.shape == (9, 4) and (boxes[:, 2:] > 10).all()
+        for frame, box in zip(store.read_frames(meta["clip_id"]), boxes):
+            for face in analyzer.detect(frame):
+                overlaps.append(iou(box, face.box))
+    assert overlaps and min(overlaps) > 0.4, overlaps

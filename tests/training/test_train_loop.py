@@ -152,3 +152,17 @@ def test_adapter_lr_scale_sets_the_adapters_learning_rate(store, tmp_path):
     adapter = {id(p) for m in (trainer.pipe.face_encoder, trainer.pipe.id_adapter) for p in m.parameters()}
     assert {id(p) for p in adapter_group["params"]} == adapter
     assert {id(p) for p in backbone_group["params"]} == {id(p) for p in trainer.pipe.transformer.parameters()}
+
+
+def test_face_loss_weight_weighs_the_batch_face_boxes(store, tmp_path):
+    """Same model, batch and noise: the loss changes with face_loss_weight only through the
+    clips' face boxes (with the boxes zeroed, it is the plain loss)."""
+    plain = Trainer(_config(store), tmp_path / "plain")
+    weighted = Trainer(_config(store, face_loss_weight=4.0), tmp_path / "weighted")
+    batch = plain.batch(0)
+    assert (batch["face_boxes"][..., 2:] > 0.1).all()  # synth clips carry a face box per frame
+    losses = {name: t.micro_step(batch, micro=0, scale=1.0)["diffusion_loss"] for name, t in
+              (("plain", plain), ("weighted", weighted))}
+    assert losses["weighted"] != pytest.approx(losses["plain"], rel=1e-4)
+    batch["face_boxes"].zero_()
+    assert weighted.micro_step(batch, micro=0, scale=1.0)["diffusion_loss"] == pytest.approx(losses["plain"], rel=1e-5)

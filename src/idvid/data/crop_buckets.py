@@ -99,6 +99,20 @@ def crop_box(face_boxes: np.ndarray, height: int, width: int, bucket: tuple[int,
     return x0, y0, crop_w, crop_h
 
 
+def boxes_in_crop(track_boxes: dict[int, np.ndarray], frames: range, box: tuple[int, int, int, int]) -> np.ndarray:
+    """track_boxes: frame -> (x, y, w, h) where the face was detected; frames: the clip's frames;
+    box: the crop -> (len(frames), 4) the face box of every clip frame as fractions of the crop
+    (linearly interpolated between detections, held beyond them; clipped to the crop)."""
+    known = sorted(track_boxes)
+    values = np.stack([track_boxes[i] for i in known]).astype(np.float64)
+    boxes = np.stack([np.interp(list(frames), known, values[:, k]) for k in range(4)], axis=1)
+    x0, y0, crop_w, crop_h = box
+    x1, y1 = np.clip((boxes[:, 0] - x0) / crop_w, 0, 1), np.clip((boxes[:, 1] - y0) / crop_h, 0, 1)
+    x2 = np.clip((boxes[:, 0] + boxes[:, 2] - x0) / crop_w, 0, 1)
+    y2 = np.clip((boxes[:, 1] + boxes[:, 3] - y0) / crop_h, 0, 1)
+    return np.stack([x1, y1, x2 - x1, y2 - y1], axis=1)
+
+
 def crop_to_bucket(frames: np.ndarray, box: tuple[int, int, int, int], bucket: tuple[int, int]) -> np.ndarray:
     """(T, H, W, 3) uint8 frames, a crop box (x0, y0, w, h) -> (T, bucket H, bucket W, 3) uint8."""
     import cv2

@@ -5,6 +5,8 @@
 - ``video``: (T, 3, H, W) float32 in [-1, 1], T = ``num_frames`` target frames (a window of
   the clip with ``frame_stride``);
 - ``frame_indices``: (T,) int64 clip frames used as targets;
+- ``face_boxes``: (T, 4) float32 x, y, w, h of each target frame's face as fractions of the
+  frame (zeros for clips stored without them; see :func:`face_boxes`);
 - ``caption``: str, "" when dropped; ``caption_dropped``: bool;
 - ``ref_embeddings`` (K, 128) float32, ``ref_crops`` (K, 3, 224, 224) float32 in [-1, 1],
   ``ref_vertices`` (K, 478, 3) float32 (pixels of the image each view came from),
@@ -59,6 +61,15 @@ def frames_to_video(frames: np.ndarray) -> torch.Tensor:
     import torch
 
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def face_boxes(meta: dict, frames: np.ndarray) -> np.ndarray:
+    """(T, 4) float32 face boxes of the clip's ``frames`` from its metadata; zeros (no face
+    region, so face-weighted losses fall back to the plain loss) when the clip has none."""
+    stored = meta.get("face_boxes")
+    if stored is None:
+        return np.zeros((len(frames), 4), np.float32)
+    return np.asarray(stored, np.float32)[frames]
 
 
 class ClipDataset:
@@ -180,6 +191,7 @@ class ClipDataset:
         return {
             **self._target(meta, index, targets, caption_dropped),
             "frame_indices": torch.from_numpy(targets),
+            "face_boxes": torch.from_numpy(face_boxes(meta, targets)),
             "caption": "" if caption_dropped else meta["caption"],
             "caption_dropped": caption_dropped,
             "identity_dropped": identity_dropped,

@@ -38,7 +38,15 @@ from pathlib import Path
 import numpy as np
 
 from idvid.atomic import atomic_output
-from idvid.data.crop_buckets import bucket_name, check_buckets, choose_bucket, crop_box, crop_to_bucket, default_buckets
+from idvid.data.crop_buckets import (
+    boxes_in_crop,
+    bucket_name,
+    check_buckets,
+    choose_bucket,
+    crop_box,
+    crop_to_bucket,
+    default_buckets,
+)
 from idvid.data.store import ClipStore
 from idvid.errors import FaceError, IdvidError, VideoError
 
@@ -187,7 +195,7 @@ def prepare_source(path: Path, out: Path, slot: int, options: PrepareOptions, ca
             clip_id = f"{path.stem[:40]}-{slot:05d}-s{s:03d}-{k:03d}".replace(" ", "_")
             meta = {"caption": caption, "source": str(path), "split": "train", "identity": f"{path.stem}#{s}",
                     "source_frames": [start + c0, start + c0 + len(clip)], "source_fps": video.fps,
-                    "face_stats": stats}
+                    "face_stats": stats, "face_boxes": boxes_in_crop(track.boxes, range(c0, c0 + len(clip)), box)}
             store.write_clip(clip_id, clip, refs, round_floats(meta), number=number, fps=fps)
             number += 1
             report["clips"] += 1

@@ -23,7 +23,9 @@ Layout of a dataset folder::
 Metadata keys (``meta``, all JSON): ``clip_id``, ``caption``, ``fps``, ``num_frames``, ``height``,
 ``width``, ``bucket`` ("HxW"), ``split`` ("train" / "heldout"), ``identity``, ``source``
 ("synth" / a source video), ``face_stats`` (``mean_face_size``, ``detection_rate``,
-``ref_frame_similarity_mean``, ``ref_frame_similarity_min``), ``num_refs``, ``shard``; synthetic
+``ref_frame_similarity_mean``, ``ref_frame_similarity_min``), ``face_boxes`` ((T, 4) x, y, w, h
+of each frame's face as fractions of the frame's width and height; for face-weighted losses),
+``num_refs``, ``shard``; synthetic
 held-out clips also carry ``controls`` ((T, 16) ground-truth control track as nested lists,
 columns ``control_names``) and ``program``. Anything else the writer adds is kept.
 

@@ -76,7 +76,10 @@ def render_clip(portrait, identity, clip_seed, options: ClipOptions, analyzer, h
     render_seed = int(rng.integers(2**31))
     # 3. render
     size = (options.size, options.size)
-    frames = PortraitRenderer(dressed, size, scene, options.face_fraction, seed=render_seed).render_track(ControlTrack(values), fps=fps)
+    renderer = PortraitRenderer(dressed, size, scene, options.face_fraction, seed=render_seed)
+    track = ControlTrack(values)
+    frames = renderer.render_track(track, fps=fps)
+    face_boxes = np.array([renderer.face_box(c) for c in track]) / options.size
     # 4. reference views: the same person (same scene and clothes) at other poses and expressions
     refs = render_references(dressed, scene, render_seed, options, rng, analyzer, reference_pose)
     # 5. face statistics on a few frames
@@ -90,6 +93,7 @@ def render_clip(portrait, identity, clip_seed, options: ClipOptions, analyzer, h
                   "light": [scene.lighting.gain, scene.lighting.warmth, scene.lighting.direction]},
         "clothing": clothing,
         "face_stats": stats,
+        "face_boxes": face_boxes,
         "ref_poses": refs["poses"],
     }
     if heldout:

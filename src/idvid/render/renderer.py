@@ -104,27 +104,9 @@ class PortraitRenderer:
         import cv2
 
         c = controls or FrameControls()
-        if not np.all(np.isfinite(c.to_array())):
-            raise ValueError(f"frame controls must be finite, got {c}")
-        # 1. pose the face mesh (photo pixels) and bring it to the stage
-        posed = pose_mesh(
-            self.portrait.head,
-            self.portrait.vertices,
-            c.yaw,
-            c.pitch,
-            c.roll,
-            c.smile,
-            c.mouth_open,
-            c.blink,
-            c.brow_raise,
-            source_visible=self.portrait.source_visible,
-        )
-        target_stage = apply_affine(self.stage_from_photo, posed.vertices[:, :2])
-        rigid_stage = apply_affine(self.stage_from_photo, posed.rigid[:, :2])
+        # 1.-2. the posed face mesh on the stage; person placement and camera as affines
+        posed, out_from_stage, target_stage, rigid_stage = self._pose(c)
         field = self.rig.field(target_stage, posed.visible, posed.motion, posed.roll, rigid_stage)
-        # 2. person placement (tx, ty, scale) and camera, as affines
-        camera = self._camera(c)
-        out_from_stage = compose_affine(camera, self._placement(c))
         stage_from_out = invert_affine(out_from_stage)
         target_out = apply_affine(out_from_stage, target_stage)
         face_out = self.face_height * float(out_from_stage[0, 0])
@@ -147,7 +129,7 @@ class PortraitRenderer:
             head_x = float(apply_affine(out_from_stage, self.stage_centre[None])[0, 0])
             ramp = side_ramp((1, self.size[1]), head_x, 1.2 * face_out)[..., None]
             rgb *= side_shading(person_light.direction, ramp)
-        background = self._background(t, camera) * Light(c.light_gain, c.light_warmth).channel_gains()
+        background = self._background(t, self._camera(c)) * Light(c.light_gain, c.light_warmth).channel_gains()
         # 6. composite: background + alpha * (person - background)
         rgb -= background
         rgb *= alpha
@@ -168,7 +150,36 @@ class PortraitRenderer:
                 progress(i + 1, len(track))
         return frames
 
+    def face_box(self, controls: FrameControls | None = None) -> np.ndarray:
+        """(4,) x, y, w, h in output pixels of the face mesh's bounding box in the frame that
+        ``controls`` render (where the face is, for face-weighted training losses)."""
+        posed, out_from_stage, target_stage, _ = self._pose(controls or FrameControls())
+        points = apply_affine(out_from_stage, target_stage)
+        low, high = points.min(axis=0), points.max(axis=0)
+        return np.array([low[0], low[1], high[0] - low[0], high[1] - low[1]])
+
     # ---- pieces ------------------------------------------------------------------------------
+
+    def _pose(self, c: FrameControls) -> tuple:
+        """-> (PosedMesh, (2, 3) stage -> output affine, (478, 2) target and rigid mesh on the stage)."""
+        if not np.all(np.isfinite(c.to_array())):
+            raise ValueError(f"frame controls must be finite, got {c}")
+        posed = pose_mesh(
+            self.portrait.head,
+            self.portrait.vertices,
+            c.yaw,
+            c.pitch,
+            c.roll,
+            c.smile,
+            c.mouth_open,
+            c.blink,
+            c.brow_raise,
+            source_visible=self.portrait.source_visible,
+        )
+        target_stage = apply_affine(self.stage_from_photo, posed.vertices[:, :2])
+        rigid_stage = apply_affine(self.stage_from_photo, posed.rigid[:, :2])
+        out_from_stage = compose_affine(self._camera(c), self._placement(c))
+        return posed, out_from_stage, target_stage, rigid_stage
 
     def _stage_3d(self, point: np.ndarray) -> np.ndarray:
         """(3,) photo-pixel point -> (3,) stage point (x, y framed; z scaled alike)."""

@@ -48,6 +48,9 @@ class TrainSection:
     x0_loss_weighting: str = "velocity"
     logit_mean: float = 0.0  # logit-normal flow times: sigmoid(N(mean, std)); mean > 0 favours noisier inputs
     logit_std: float = 1.0
+    # loss weight of latent cells under a frame's face box (clips' ``face_boxes``) relative to 1
+    # elsewhere, as ConsisID's face-emphasis loss; 1 = off. The loss stays a weighted mean.
+    face_loss_weight: float = 1.0
     log_every: int = 1
 
 
@@ -106,6 +109,7 @@ class TrainConfig:
             (t.x0_loss_weighting in ("velocity", "uniform"),
              f"train.x0_loss_weighting must be velocity or uniform, got {t.x0_loss_weighting!r}"),
             (t.adapter_lr_scale > 0, f"train.adapter_lr_scale must be > 0, got {t.adapter_lr_scale}"),
+            (t.face_loss_weight >= 1, f"train.face_loss_weight must be >= 1, got {t.face_loss_weight}"),
             (bool(self.data.root), "data.root is required"),
             (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
             (not (self.lora.rank and t.trainable == "all"),

@@ -114,7 +114,40 @@ def predicted_clean(scheduler, noised: NoisedBatch, prediction: torch.Tensor) ->
     return (noised.x_t - (1 - alpha_bar).sqrt() * prediction) / alpha_bar.sqrt()
 
 
-def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-row weighted mean squared error, in float32 -> scalar."""
-    per_row = (prediction.float() - target.float()).square().flatten(1).mean(1)
+def diffusion_loss(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                   region: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-row weighted mean squared error, in float32 -> scalar. region: (B, 1, f, h, w)
+    per-cell weights (:func:`face_region_weights`); each row's error is their weighted mean."""
+    error = (prediction.float() - target.float()).square()
+    if region is None:
+        per_row = error.flatten(1).mean(1)
+    else:
+        region = region.float()
+        per_row = (error.mean(1, keepdim=True) * region).flatten(1).sum(1) / region.flatten(1).sum(1)
     return per_row.mean() if weight is None else (per_row * weight.float()).mean()
+
+
+def latent_frame_groups(num_frames: int, latent_frames: int) -> list[np.ndarray]:
+    """Which video frames each latent frame stands for: one each when the counts match, else the
+    causal video VAEs' grouping (Wan, CogVideoX): frame 0 alone, then equal runs of the rest."""
+    if latent_frames == 1:
+        return [np.arange(num_frames)]
+    return [np.array([0])] + np.array_split(np.arange(1, num_frames), latent_frames - 1)
+
+
+def face_region_weights(boxes: torch.Tensor, latent_shape: Sequence[int], face_weight: float) -> torch.Tensor:
+    """boxes: (B, T, 4) x, y, w, h of each video frame's face as fractions of the frame (zero
+    size: no face) -> (B, 1, f, h, w) weights: ``face_weight`` on latent cells that any face box
+    of the latent frame's video frames overlaps, 1 elsewhere."""
+    b, _, f, h, w = latent_shape
+    boxes = boxes.float().cpu()
+    weights = torch.ones(b, 1, f, h, w)
+    ys, xs = torch.arange(h) / h, torch.arange(w) / w  # cell starts; cells end 1/h, 1/w later
+    for k, frames in enumerate(latent_frame_groups(boxes.shape[1], f)):
+        for box in boxes[:, torch.as_tensor(frames)].unbind(1):  # (B, 4) per video frame
+            x0, y0, bw, bh = box.unbind(1)
+            rows = (ys[None] + 1 / h > y0[:, None]) & (ys[None] < (y0 + bh)[:, None]) & (bh[:, None] > 0)
+            cols = (xs[None] + 1 / w > x0[:, None]) & (xs[None] < (x0 + bw)[:, None]) & (bw[:, None] > 0)
+            inside = rows[:, :, None] & cols[:, None, :]
+            weights[:, 0, k][inside] = face_weight
+    return weights

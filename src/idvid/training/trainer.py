@@ -29,7 +29,7 @@ from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inp
 from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
 from idvid.training.logs import TrainLog
-from idvid.training.losses import diffusion_loss, noisy_inputs, row_generators
+from idvid.training.losses import diffusion_loss, face_region_weights, noisy_inputs, row_generators
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
 logger = logging.getLogger("idvid")
@@ -209,6 +209,13 @@ class Trainer:
 
     # ---- one step --------------------------------------------------------------------------------
 
+    def face_region(self, batch: dict, latents: torch.Tensor) -> torch.Tensor | None:
+        """Per-cell loss weights from the clips' face boxes, or None when face weighting is off."""
+        weight = self.config.train.face_loss_weight
+        if weight == 1:
+            return None
+        return face_region_weights(batch["face_boxes"], latents.shape, weight).to(latents.device)
+
     def micro_step(self, batch: dict, micro: int, scale: float) -> dict[str, float]:
         """Forward and backward of one micro-batch (loss scaled by ``scale``) -> its loss terms."""
         t = self.config.train
@@ -220,7 +227,7 @@ class Trainer:
         with self.accelerator.autocast():
             prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,
                                     inputs["condition"])
-            loss = diffusion_loss(prediction, noised.target, noised.weight)
+            loss = diffusion_loss(prediction, noised.target, noised.weight, self.face_region(batch, noised.x_t))
             terms = {"diffusion_loss": loss.detach()}
             if self.identity_loss is not None:
                 identity = self.identity_loss(self.pipe, noised, prediction, batch, identity_weight, inputs["latents"])

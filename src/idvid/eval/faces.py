@@ -58,7 +58,7 @@ def analyze_frame(analyzer, frame: np.ndarray, frame_index: int) -> FrameFace | 
     if chosen is None:
         return None
     crop, _ = align_face(frame, chosen.landmarks, ALIGNED_CROP_SIZE)
-    embedding = analyzer.embedder(frame, chosen)
+    embedding = analyzer.embed(frame, chosen)
     return FrameFace(frame_index=frame_index, detection=chosen, crop=crop, embedding=embedding)
 
 

@@ -16,6 +16,7 @@ from idvid.face.observation import SAME_PERSON_THRESHOLD, FaceDetection, FaceObs
 from idvid.face.photo import DEFAULT_MAX_PIXELS, PhotoSource, load_photo
 from idvid.face.pose import head_pose
 from idvid.face.quality import face_quality, sharpness
+from idvid.face.upright import upright_face
 
 CLEARLY_LARGEST = 1.5  # area ratio over the runner-up at which the main face needs no --face-index
 
@@ -117,6 +118,16 @@ class FaceAnalyzer:
             )
         return chosen
 
+    def embed(self, image: np.ndarray, face: FaceDetection, roll: float | None = None) -> np.ndarray:
+        """(128,) SFace embedding of a detected face, taken upright (:mod:`idvid.face.upright`);
+        roll: the head's roll in degrees if known (else measured on the face mesh)."""
+        if roll is None:
+            try:
+                roll = head_pose(self.mesher(image, face, "the face")).roll
+            except FaceError:
+                roll = 0.0  # no mesh: embed as detected
+        return self.embedder(*upright_face(self.detector, image, face, roll))
+
     def analyze(self, photo: PhotoSource, face_index: int | None = None) -> FaceObservation:
         """Full analysis of one face in one photo (anything load_photo takes)."""
         return self._analyze(photo, face_index, "the photo")
@@ -129,10 +140,10 @@ class FaceAnalyzer:
         chosen = self.choose(self.detector(image), face_index, name)
         # 2. aligned appearance crop
         crop, _ = align_face(image, chosen.landmarks, self.crop_size)
-        # 3. identity, 4. dense mesh, 5. pose from the mesh
-        embedding = self.embedder(image, chosen)
+        # 3. dense mesh, 4. pose from the mesh, 5. identity (taken upright)
         vertices = self.mesher(image, chosen, name)
         pose = head_pose(vertices)
+        embedding = self.embed(image, chosen, pose.roll)
         # 6. how good a reference this is
         quality = face_quality(chosen.size, chosen.score, sharpness(crop))
         return FaceObservation(

@@ -133,18 +133,8 @@ class EvalContext:
 
     def frame_meshes(self) -> list:
         """Per sampled frame: :class:`idvid.eval.faces.FrameMesh` (mesh + pose), or None when
-        the frame has no face or the mesh model rejects it."""
-        if "meshes" not in self._cache:
-            from idvid.eval.faces import mesh_frame
-
-            faces = self.frame_faces()
-            with self.stage("face_mesh"):
-                analyzer = self.models.analyzer
-                self._cache["meshes"] = [
-                    None if face is None else mesh_frame(analyzer, self.frames[face.frame_index], face)
-                    for face in faces
-                ]
-        return self._cache["meshes"]
+        the frame has no face or the mesh model rejects it (measured with the faces)."""
+        return [None if face is None else face.mesh for face in self.frame_faces()]
 
     def flow(self):
         """:class:`idvid.eval.flow.FlowStats` over all consecutive frame pairs, or None for a

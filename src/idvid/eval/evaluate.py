@@ -29,8 +29,8 @@ class EvalResult:
     series: per-frame curves for plots (FaceSim, pose, motion, flicker, ...).
     directions: output key -> True (higher is better), False (lower), None (informational).
     info: facts about the run (frame count, fps, sampled frames, prompt actions, ...).
-    timings: seconds per step: "decode", "references", shared stages ("face_analysis",
-        "face_mesh", "optical_flow") and each metric's own work.
+    timings: seconds per step: "decode", "references", shared stages ("face_analysis" with
+        the meshes, "optical_flow") and each metric's own work.
     features: arrays for benchmark-level pooling (FID features); not part of the JSON.
     """
 

@@ -21,28 +21,30 @@ LEFT_EYE = (362, 263)
 
 
 @dataclass(frozen=True)
-class FrameFace:
-    """The largest face of one video frame.
-
-    frame_index: index of the frame in the video.
-    detection: its YuNet detection (box, 5 landmarks, score) in frame pixels.
-    crop: (224, 224, 3) uint8 RGB aligned crop (same template as the reference crops).
-    embedding: (128,) float32 unit-norm SFace embedding.
-    """
-
-    frame_index: int
-    detection: FaceDetection
-    crop: np.ndarray
-    embedding: np.ndarray
-
-
-@dataclass(frozen=True)
 class FrameMesh:
     """The dense mesh of a frame's largest face: vertices (478, 3) float32 frame pixels and pose."""
 
     frame_index: int
     vertices: np.ndarray
     pose: HeadPose
+
+
+@dataclass(frozen=True)
+class FrameFace:
+    """The largest face of one video frame.
+
+    frame_index: index of the frame in the video.
+    detection: its YuNet detection (box, 5 landmarks, score) in frame pixels.
+    crop: (224, 224, 3) uint8 RGB aligned crop (same template as the reference crops).
+    embedding: (128,) float32 unit-norm SFace embedding (taken upright, see FaceAnalyzer.embed).
+    mesh: its dense mesh and pose, or None when the mesh model rejects the face.
+    """
+
+    frame_index: int
+    detection: FaceDetection
+    crop: np.ndarray
+    embedding: np.ndarray
+    mesh: FrameMesh | None
 
 
 def largest_face(detections: list[FaceDetection]) -> FaceDetection | None:
@@ -53,24 +55,25 @@ def largest_face(detections: list[FaceDetection]) -> FaceDetection | None:
 
 
 def analyze_frame(analyzer, frame: np.ndarray, frame_index: int) -> FrameFace | None:
-    """Detect, align and embed the largest face of ``frame`` (H, W, 3) uint8; None if none."""
+    """Detect, align, mesh and embed the largest face of ``frame`` (H, W, 3) uint8; None if none."""
     chosen = largest_face(analyzer.detect(frame))
     if chosen is None:
         return None
     crop, _ = align_face(frame, chosen.landmarks, ALIGNED_CROP_SIZE)
-    embedding = analyzer.embed(frame, chosen)
-    return FrameFace(frame_index=frame_index, detection=chosen, crop=crop, embedding=embedding)
+    mesh = mesh_face(analyzer, frame, chosen, frame_index)
+    embedding = analyzer.embed(frame, chosen, roll=0.0 if mesh is None else mesh.pose.roll)
+    return FrameFace(frame_index=frame_index, detection=chosen, crop=crop, embedding=embedding, mesh=mesh)
 
 
-def mesh_frame(analyzer, frame: np.ndarray, face: FrameFace) -> FrameMesh | None:
-    """The dense mesh and head pose of an analysed face; None if the mesh model finds no face."""
+def mesh_face(analyzer, frame: np.ndarray, face: FaceDetection, frame_index: int) -> FrameMesh | None:
+    """The dense mesh and head pose of a detected face; None if the mesh model finds no face."""
     from idvid.face.pose import head_pose
 
     try:
-        vertices = analyzer.mesher(frame, face.detection, f"frame {face.frame_index}")
+        vertices = analyzer.mesher(frame, face, f"frame {frame_index}")
     except FaceError:
         return None
-    return FrameMesh(frame_index=face.frame_index, vertices=vertices, pose=head_pose(vertices))
+    return FrameMesh(frame_index=frame_index, vertices=vertices, pose=head_pose(vertices))
 
 
 # ---- mesh geometry ------------------------------------------------------------------------

@@ -153,7 +153,7 @@ class PortraitRenderer:
     def face_box(self, controls: FrameControls | None = None) -> np.ndarray:
         """(4,) x, y, w, h in output pixels of the face mesh's bounding box in the frame that
         ``controls`` render (where the face is, for face-weighted training losses)."""
-        posed, out_from_stage, target_stage, _ = self._pose(controls or FrameControls())
+        _, out_from_stage, target_stage, _ = self._pose(controls or FrameControls())
         points = apply_affine(out_from_stage, target_stage)
         low, high = points.min(axis=0), points.max(axis=0)
         return np.array([low[0], low[1], high[0] - low[0], high[1] - low[1]])

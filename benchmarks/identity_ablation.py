@@ -72,7 +72,7 @@ def run_dir(out: Path, arm: str, seed: int) -> Path:
 
 
 def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: int, steps: int, batch: int,
-          face_loss_weight: float) -> Path:
+          face_loss_weight: float, token_similarity_weight: float = 0.0) -> Path:
     """One training run of everything (resumed if interrupted) -> its final pipeline directory."""
     from idvid.training.config import from_dict
     from idvid.training.trainer import Trainer
@@ -89,7 +89,7 @@ def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: 
                   # the noisy input no longer shows the face
                   "logit_mean": 0.8, "logit_std": 0.8,
                   # the face is where identity shows: weigh its latent cells up (ConsisID's face emphasis)
-                  "face_loss_weight": face_loss_weight},
+                  "face_loss_weight": face_loss_weight, "token_similarity_weight": token_similarity_weight},
     })
     trainer = Trainer(config, folder)
     trainer.resume()
@@ -308,6 +308,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="stage 2: each arm, from the stage-1 weights")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--face-loss-weight", type=float, default=4.0, help="loss weight inside the face boxes")
+    parser.add_argument("--token-similarity-weight", type=float, default=0.0,
+                        help="identity arm: weight of the loss keeping identity tokens apart like the people")
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
     parser.add_argument("--sample-clips", type=int, default=8, help="held-out clips sampled for FaceSim")
     parser.add_argument("--sample-steps", type=int, default=16)
@@ -322,7 +324,7 @@ def main() -> None:
         backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch, args.face_loss_weight)
         for arm in args.arms:
             final = train(run_dir(args.out, arm, seed), backbone, data, ARMS[arm], seed, args.steps, args.batch,
-                          args.face_loss_weight)
+                          args.face_loss_weight, args.token_similarity_weight if arm == "identity" else 0.0)
             runs[(arm, seed)] = final.parent
             timing[(arm, seed)] = json.loads((final.parent / "timing.json").read_text())["samples_per_s"]
             results[(arm, seed)] = evaluate(final, data, arm == "identity", args.eval_clips, args.sample_clips,

@@ -34,3 +34,29 @@ def test_weighted_loss_is_the_weighted_mean_of_the_error():
     assert float(weighted) == pytest.approx(4 * 4 / (4 * 4 + 12))
     ones = face_region_weights(torch.zeros(1, 1, 4), target.shape, 4.0)
     assert float(diffusion_loss(prediction, target, region=ones)) == pytest.approx(float(plain))
+
+
+def test_token_similarity_loss_spreads_collapsed_tokens_like_the_people():
+    """Tokens that start as one output for everybody, trained on the loss alone, end up with
+    pairwise similarities that follow the face embeddings'."""
+    from idvid.training.losses import token_similarity_loss
+
+    generator = torch.Generator().manual_seed(0)
+    people = torch.nn.functional.normalize(torch.randn(4, 128, generator=generator), dim=-1)
+    embeddings = torch.nn.functional.normalize(people.repeat(2, 1) + 0.03 * torch.randn(8, 128, generator=generator), dim=-1)
+    tokens = (torch.ones(8, 4, 32) + 1e-3 * torch.randn(8, 4, 32, generator=generator)).requires_grad_()
+    rows = torch.ones(8)
+    optimizer = torch.optim.Adam([tokens], lr=1e-2)
+    first = float(token_similarity_loss(tokens, embeddings, rows))
+    for _ in range(200):
+        optimizer.zero_grad()
+        token_similarity_loss(tokens, embeddings, rows).backward()
+        optimizer.step()
+    last = float(token_similarity_loss(tokens, embeddings, rows))
+    assert last < first / 10, (first, last)
+    pooled = tokens.detach().mean(1)
+    pooled = torch.nn.functional.normalize(pooled - pooled.mean(0), dim=-1)
+    same = float((pooled[:4] * pooled[4:]).sum(-1).mean())  # the same four people, other photos
+    other = float((pooled[:4] * pooled[4:].roll(1, 0)).sum(-1).mean())
+    assert same > other + 0.5, (same, other)
+    assert float(token_similarity_loss(tokens, embeddings, torch.tensor([1.0] + [0.0] * 7))) == 0.0  # one row: nothing to compare

@@ -166,3 +166,12 @@ def test_face_loss_weight_weighs_the_batch_face_boxes(store, tmp_path):
     assert losses["weighted"] != pytest.approx(losses["plain"], rel=1e-4)
     batch["face_boxes"].zero_()
     assert weighted.micro_step(batch, micro=0, scale=1.0)["diffusion_loss"] == pytest.approx(losses["plain"], rel=1e-5)
+
+
+def test_token_similarity_loss_trains_the_face_encoder(store, tmp_path):
+    trainer = Trainer(_config(store, batch_size=4, token_similarity_weight=1.0), tmp_path)
+    batch = trainer.batch(0)
+    batch["identity_dropped"] = torch.zeros(4, dtype=torch.bool)
+    terms = trainer.micro_step(batch, micro=0, scale=1.0)
+    assert terms["token_similarity_loss"] > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.pipe.face_encoder.parameters())

@@ -69,6 +69,7 @@ class IdentityTrainingModel(nn.Module):
         """
         # 1. Identity tokens and every layer's keys/values, with gradients.
         tokens = self.face_encoder(**faces)
+        self.tokens = tokens  # for losses on the tokens themselves (read after forward)
         self.injection.kv = self.id_adapter.precompute(tokens)
         self.injection.identity_weight = identity_weight
         # 2. The backbone; its blocks' hooks inject what step 1 set.

@@ -51,6 +51,10 @@ class TrainSection:
     # loss weight of latent cells under a frame's face box (clips' ``face_boxes``) relative to 1
     # elsewhere, as ConsisID's face-emphasis loss; 1 = off. The loss stays a weighted mean.
     face_loss_weight: float = 1.0
+    # weight of a loss that keeps the identity tokens as far apart as the people are: the batch's
+    # pairwise cosines of the (batch-centred, pooled) tokens against those of the SFace embeddings;
+    # without it small from-scratch runs collapse the tokens to one output for everybody. 0 = off.
+    token_similarity_weight: float = 0.0
     log_every: int = 1
 
 
@@ -110,6 +114,8 @@ class TrainConfig:
              f"train.x0_loss_weighting must be velocity or uniform, got {t.x0_loss_weighting!r}"),
             (t.adapter_lr_scale > 0, f"train.adapter_lr_scale must be > 0, got {t.adapter_lr_scale}"),
             (t.face_loss_weight >= 1, f"train.face_loss_weight must be >= 1, got {t.face_loss_weight}"),
+            (t.token_similarity_weight >= 0,
+             f"train.token_similarity_weight must be >= 0, got {t.token_similarity_weight}"),
             (bool(self.data.root), "data.root is required"),
             (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
             (not (self.lora.rank and t.trainable == "all"),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 MIN_FLOW_SIGMA = 0.05
 
@@ -151,3 +152,19 @@ def face_region_weights(boxes: torch.Tensor, latent_shape: Sequence[int], face_w
             inside = rows[:, :, None] & cols[:, None, :]
             weights[:, 0, k][inside] = face_weight
     return weights
+
+
+def token_similarity_loss(tokens: torch.Tensor, embeddings: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """tokens: (B, K, D) identity tokens; embeddings: (B, E) each row's reference embedding;
+    weight: (B,) 1 for rows with identity -> mean squared difference between the rows' pairwise
+    cosines of the tokens (pooled over K) and of the embeddings, both centred over the rows (0 for
+    fewer than two rows with identity)."""
+    rows = weight > 0
+    if int(rows.sum()) < 2:
+        return tokens.sum() * 0.0
+    pooled = tokens[rows].float().mean(1)
+    pooled = F.normalize(pooled - pooled.mean(0, keepdim=True), dim=-1)
+    faces = F.normalize(embeddings[rows].float(), dim=-1)
+    faces = F.normalize(faces - faces.mean(0, keepdim=True), dim=-1)  # both centred: what sets people apart
+    off_diagonal = ~torch.eye(len(pooled), dtype=torch.bool, device=pooled.device)
+    return (pooled @ pooled.T - faces @ faces.T)[off_diagonal].square().mean()

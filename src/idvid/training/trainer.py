@@ -29,7 +29,13 @@ from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inp
 from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
 from idvid.training.logs import TrainLog
-from idvid.training.losses import diffusion_loss, face_region_weights, noisy_inputs, row_generators
+from idvid.training.losses import (
+    diffusion_loss,
+    face_region_weights,
+    noisy_inputs,
+    row_generators,
+    token_similarity_loss,
+)
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
 logger = logging.getLogger("idvid")
@@ -229,6 +235,11 @@ class Trainer:
                                     inputs["condition"])
             loss = diffusion_loss(prediction, noised.target, noised.weight, self.face_region(batch, noised.x_t))
             terms = {"diffusion_loss": loss.detach()}
+            if t.token_similarity_weight > 0:
+                references = batch["ref_embeddings"].to(prediction.device).mean(1)
+                similarity = token_similarity_loss(self.unwrapped.tokens, references, identity_weight)
+                terms["token_similarity_loss"] = similarity.detach()
+                loss = loss + t.token_similarity_weight * similarity
             if self.identity_loss is not None:
                 identity = self.identity_loss(self.pipe, noised, prediction, batch, identity_weight, inputs["latents"])
                 terms["identity_loss"] = identity.detach()

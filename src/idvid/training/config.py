@@ -52,7 +52,7 @@ class TrainSection:
     # elsewhere, as ConsisID's face-emphasis loss; 1 = off. The loss stays a weighted mean.
     face_loss_weight: float = 1.0
     # weight of a loss that keeps the identity tokens as far apart as the people are: the batch's
-    # pairwise cosines of the (batch-centred, pooled) tokens against those of the SFace embeddings;
+    # pairwise cosines of the (pooled) tokens against those of the SFace embeddings;
     # without it small from-scratch runs collapse the tokens to one output for everybody. 0 = off.
     token_similarity_weight: float = 0.0
     log_every: int = 1

@@ -157,14 +157,13 @@ def face_region_weights(boxes: torch.Tensor, latent_shape: Sequence[int], face_w
 def token_similarity_loss(tokens: torch.Tensor, embeddings: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """tokens: (B, K, D) identity tokens; embeddings: (B, E) each row's reference embedding;
     weight: (B,) 1 for rows with identity -> mean squared difference between the rows' pairwise
-    cosines of the tokens (pooled over K) and of the embeddings, both centred over the rows (0 for
-    fewer than two rows with identity)."""
+    cosines of the tokens (pooled over K) and of the embeddings (0 for fewer than two rows with
+    identity). Uncentred on purpose: tokens that share one large part for everybody have
+    cosines near 1 and pay for it, however their small remainder is arranged."""
     rows = weight > 0
     if int(rows.sum()) < 2:
         return tokens.sum() * 0.0
-    pooled = tokens[rows].float().mean(1)
-    pooled = F.normalize(pooled - pooled.mean(0, keepdim=True), dim=-1)
+    pooled = F.normalize(tokens[rows].float().mean(1), dim=-1)
     faces = F.normalize(embeddings[rows].float(), dim=-1)
-    faces = F.normalize(faces - faces.mean(0, keepdim=True), dim=-1)  # both centred: what sets people apart
     off_diagonal = ~torch.eye(len(pooled), dtype=torch.bool, device=pooled.device)
     return (pooled @ pooled.T - faces @ faces.T)[off_diagonal].square().mean()

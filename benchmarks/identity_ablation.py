@@ -260,6 +260,8 @@ def plot(out: Path, runs: dict, results: dict) -> None:
     names = ["right identity", "wrong identity", "identity off", "no identity"]
     for k, name in enumerate(names):
         values = [r["face_psnr"][name] for r in results.values() if name in r["face_psnr"]]
+        if not values:
+            continue
         right.scatter([k] * len(values), values, color="C0" if k < 3 else "C1")
         right.bar(k, np.mean(values), alpha=0.3, color="C0" if k < 3 else "C1")
     right.set_xticks(range(len(names)), ["identity run:\nright refs", "identity run:\nwrong refs",
@@ -287,6 +289,8 @@ def summary(results: dict) -> dict:
     """Seed means and spreads, and the identity gain with its margin over the spread."""
     with_id = [r["face_psnr"]["right identity"] for (arm, _), r in results.items() if arm == "identity"]
     without = [r["face_psnr"]["no identity"] for (arm, _), r in results.items() if arm == "no identity"]
+    if not (with_id and without):
+        return {}  # one arm only (--arms): nothing to compare
     spread = max(np.ptp(with_id), np.ptp(without))
     return {"identity_psnr_mean": float(np.mean(with_id)), "no_identity_psnr_mean": float(np.mean(without)),
             "gain_db": float(np.mean(with_id) - np.mean(without)),

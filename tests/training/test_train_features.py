@@ -83,7 +83,7 @@ def test_validation_samples_held_out_identities_and_logs_scores(store, tmp_path)
 def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_path):
     from idvid.data.cache_latents import cache_latents
 
-    root = make_store(tmp_path / "clips", identities=1, heldout_fraction=0.0)  # its own: the cache is written into it
+    root = make_store(tmp_path / "clips", identities=2, heldout_fraction=0.0)  # its own: the cache is written into it
     # pixel-small's pixel latents decode exactly, so the identity loss finds faces in them
     cache_latents(root, "pixel-small", num_frames=9, progress=False)
     values = {"model": "pixel-small", "data": {"root": str(root), "num_frames": 9, "identity_dropout": 0.0},

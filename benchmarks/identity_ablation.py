@@ -312,7 +312,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="stage 2: each arm, from the stage-1 weights")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--face-loss-weight", type=float, default=4.0, help="loss weight inside the face boxes")
-    parser.add_argument("--token-similarity-weight", type=float, default=0.0,
+    parser.add_argument("--token-similarity-weight", type=float, default=1.0,
                         help="identity arm: weight of the loss keeping identity tokens apart like the people")
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
     parser.add_argument("--sample-clips", type=int, default=8, help="held-out clips sampled for FaceSim")

@@ -19,6 +19,8 @@ def test_synth_command(tmp_path, capsys):
     assert main([*args[:-2], "--heldout-fraction", "0.0"]) == 1  # other options, no --overwrite
     assert "other options" in capsys.readouterr().err
     assert main(["synth", str(tmp_path / "x"), "--size", "63"]) == 1
+    assert main(["synth", str(tmp_path / "y"), "--face-fraction", "0.9"]) == 1  # beyond a close-up
+    assert "face_fraction" in capsys.readouterr().err
 
 
 def test_prepare_command_errors(tmp_path, capsys):

@@ -6,8 +6,8 @@ that made them? Held-out ``idvid synth`` clips carry their ground-truth controls
 
 Without ``--store``, a synth store with 80% of the identities held out is made in a temporary
 folder. Each clip frame's measured controls (relative to the clip's first frame) are compared with
-the ground truth made relative to its first frame the same way: rotations composed (R0^T Rt),
-shifts and expressions differenced, scale divided. Camera zoom and pan move the person in the
+the ground truth made relative to its first frame the same way: head angles, shifts and
+expressions differenced, scale divided. Camera zoom and pan move the person in the
 picture too, so tx / ty / scale are compared only on clips without them. Per control, pooled over
 frames: Pearson correlation, mean absolute error, the least-squares slope of measured on true, and
 the true spread (standard deviation), on all compared frames and on the frames where the control
@@ -32,15 +32,11 @@ ACTIVE = {"yaw": 5.0, "pitch": 5.0, "roll": 5.0, "tx": 0.03, "ty": 0.015, "scale
 
 def relative_truth(controls: np.ndarray) -> dict[str, np.ndarray]:
     """(T, 16) ground truth (relative to the photo) -> control name -> (T,) relative to frame 0."""
-    from idvid.face.observation import HeadPose
-    from idvid.face.pose import pose_to_rotation, rotation_to_pose
     from idvid.render.controls import CONTROL_NAMES
 
     col = {n: controls[:, CONTROL_NAMES.index(n)] for n in CONTROL_NAMES}
-    rotations = [pose_to_rotation(HeadPose(*row[:3])) for row in controls]
-    poses = [rotation_to_pose(rotations[0].T @ r) for r in rotations]
-    truth = {axis: np.array([getattr(p, axis) for p in poses]) for axis in HEAD}
-    truth.update({n: col[n] - col[n][0] for n in ("tx", "ty", *EXPRESSIONS)})
+    # head angles add to the photo's (HeadFrame.relative_rotation), so frame 0 is subtracted too
+    truth = {n: col[n] - col[n][0] for n in (*HEAD, "tx", "ty", *EXPRESSIONS)}
     truth["scale"] = col["scale"] / col["scale"][0]
     return truth
 

@@ -118,14 +118,9 @@ class FaceAnalyzer:
             )
         return chosen
 
-    def embed(self, image: np.ndarray, face: FaceDetection, roll: float | None = None) -> np.ndarray:
+    def embed(self, image: np.ndarray, face: FaceDetection, roll: float) -> np.ndarray:
         """(128,) SFace embedding of a detected face, taken upright (:mod:`idvid.face.upright`);
-        roll: the head's roll in degrees if known (else measured on the face mesh)."""
-        if roll is None:
-            try:
-                roll = head_pose(self.mesher(image, face, "the face")).roll
-            except FaceError:
-                roll = 0.0  # no mesh: embed as detected
+        roll: the head's roll in degrees, from its mesh (0 when there is none)."""
         return self.embedder(*upright_face(self.detector, image, face, roll))
 
     def analyze(self, photo: PhotoSource, face_index: int | None = None) -> FaceObservation:

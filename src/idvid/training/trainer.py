@@ -28,6 +28,7 @@ import torch
 from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inputs
 from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
+from idvid.training.identity_loss import reference_embeddings
 from idvid.training.logs import TrainLog
 from idvid.training.losses import (
     diffusion_loss,
@@ -236,7 +237,7 @@ class Trainer:
             loss = diffusion_loss(prediction, noised.target, noised.weight, self.face_region(batch, noised.x_t))
             terms = {"diffusion_loss": loss.detach()}
             if t.token_similarity_weight > 0:
-                references = batch["ref_embeddings"].to(prediction.device).mean(1)
+                references = reference_embeddings(batch).to(prediction.device)
                 similarity = token_similarity_loss(self.unwrapped.tokens, references, identity_weight)
                 terms["token_similarity_loss"] = similarity.detach()
                 loss = loss + t.token_similarity_weight * similarity

@@ -80,20 +80,13 @@ def fetch_npm_photos(folder: Path, photo_set: PhotoSet) -> list[Path]:
     return sorted(p for p in photos.glob(photo_set.pattern) if not p.stem.lower().startswith(NOT_PHOTOS))
 
 
-def box_iou(a, b) -> float:
-    """IoU of two (x, y, w, h) boxes."""
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return float(inter / (a[2] * a[3] + b[2] * b[3] - inter))
-
-
 def face_crops(photos: list[Path], out: Path, min_face: int) -> list[Path]:
     """Group photos -> one square crop per face of ``min_face`` px or more, kept when the whole
     face box fits with a margin and the analyzer's one accepted face in the crop is that face (not
     another, e.g. when the detection the crop was built around is a false one); -> crop paths."""
     from PIL import Image
 
+    from idvid.data.shots import iou
     from idvid.errors import FaceError
     from idvid.face import FaceAnalyzer, load_photo
 
@@ -115,7 +108,7 @@ def face_crops(photos: list[Path], out: Path, min_face: int) -> list[Path]:
             except FaceError as e:
                 print(f"skipped {path.name} face {k}: {e}")
                 continue
-            if box_iou(accepted, (x - x0, y - y0, w, h)) < 0.5:
+            if iou(accepted, np.array([x - x0, y - y0, w, h])) < 0.5:
                 print(f"skipped {path.name} face {k}: the crop's accepted face is another one")
                 continue
             target = out / f"{path.stem}-face{k}.jpg"

@@ -33,15 +33,19 @@ class PatchEncoder(nn.Module):
             raise ValueError(f"crop_size={crop_size} must be divisible by 8 * appearance_grid = {8 * grid}")
         c1, c2, c3 = max(width // 8, 4), max(width // 4, 8), max(width // 2, 16)
         self.stem = nn.Sequential(
-            nn.Conv2d(3, c1, 3, stride=2, padding=1),
+            nn.Conv2d(3, c1, 3, stride=2, padding=1, bias=False),
             nn.GELU(),
-            nn.Conv2d(c1, c2, 3, stride=2, padding=1),
+            nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False),
             nn.GELU(),
-            nn.Conv2d(c2, c3, 3, stride=2, padding=1),
+            nn.Conv2d(c2, c3, 3, stride=2, padding=1, bias=False),
             nn.GELU(),
         )
         patch = crop_size // (8 * grid)
-        self.patchify = nn.Conv2d(c3, width, kernel_size=patch, stride=patch)
+        self.patchify = nn.Conv2d(c3, width, kernel_size=patch, stride=patch, bias=False)
+        # Without biases and normalised, the stem's tokens are the crop's content from the first step.
+        # With default biases they were mostly the biases (crop signal std ~0.01): tokens barely
+        # differed between people, and training collapsed them to one output for everybody.
+        self.norm_in = nn.LayerNorm(width)
         self.pos_embed = nn.Parameter(torch.randn(grid * grid, width) * 0.02)
         self.blocks = BlockStack([TransformerBlock(width, num_heads, mlp_ratio=mlp_ratio) for _ in range(num_layers)])
         self.norm_out = nn.LayerNorm(width)
@@ -52,7 +56,7 @@ class PatchEncoder(nn.Module):
         # 1. Convolutional stem and patchify: (N, W, G, G).
         x = self.patchify(self.stem(crops))
         # 2. Grid to tokens plus learned positions.
-        x = rearrange(x, "n w gh gw -> n (gh gw) w") + self.pos_embed
+        x = self.norm_in(rearrange(x, "n w gh gw -> n (gh gw) w")) + self.pos_embed
         # 3. Transformer, then project to the output width.
         return self.proj_out(self.norm_out(self.blocks(x)))
 

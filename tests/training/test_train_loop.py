@@ -107,6 +107,20 @@ def test_cogvideox_v_prediction_step_runs(store, tmp_path):
     assert {n.split(".")[0] for n in after} == {"face_encoder", "id_adapter"}  # backbone frozen
 
 
+def test_a_frozen_face_encoder_keeps_its_weights_while_the_rest_trains(store, tmp_path):
+    trainer = Trainer(_config(store, freeze_face_encoder=True, steps=2, ema_decay=0.0), tmp_path)
+    encoder = {k: v.clone() for k, v in trainer.pipe.face_encoder.state_dict().items()}
+    before = _weights(trainer)
+    trainer.train_step()
+    trainer.train_step()
+    after = _weights(trainer)
+    assert {n.split(".")[0] for n in after} == {"id_adapter", "transformer"}
+    assert not torch.equal(before["id_adapter.attns.0.to_out.weight"], after["id_adapter.attns.0.to_out.weight"])
+    assert all(torch.equal(encoder[k], v) for k, v in trainer.pipe.face_encoder.state_dict().items())
+    with pytest.raises(IdvidError, match="token_similarity_weight"):
+        _config(store, freeze_face_encoder=True, token_similarity_weight=1.0).validate()
+
+
 def test_cli_parses_train():
     from idvid.cli import build_parser
 

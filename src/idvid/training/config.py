@@ -29,6 +29,7 @@ class DataConfig:
 @dataclass
 class TrainSection:
     trainable: str = "adapter"  # "adapter": face_encoder + id_adapter; "all": + transformer
+    freeze_face_encoder: bool = False  # the face encoder keeps its loaded weights (its tokens cannot collapse)
     steps: int = 100
     batch_size: int = 1
     gradient_accumulation_steps: int = 1
@@ -102,6 +103,8 @@ class TrainConfig:
         t = self.train
         checks = [
             (t.trainable in ("adapter", "all"), f"train.trainable must be 'adapter' or 'all', got {t.trainable!r}"),
+            (not (t.freeze_face_encoder and t.token_similarity_weight),
+             "train.token_similarity_weight shapes the face encoder's tokens, which train.freeze_face_encoder keeps fixed"),
             (t.mixed_precision in ("no", "bf16", "fp16"),
              f"train.mixed_precision must be no, bf16 or fp16, got {t.mixed_precision!r}"),
             (t.timestep_sampling in ("uniform", "logit_normal"),

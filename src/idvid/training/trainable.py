@@ -5,6 +5,9 @@
   memory). ``lora.rank > 0`` adds peft LoRA layers to the backbone's attention projections; only
   those train in the backbone.
 - ``trainable: all``: the backbone trains whole too (the small from-scratch models).
+- ``freeze_face_encoder``: with either, the face encoder stays as loaded. Small runs whose
+  diffusion loss collapses a training face encoder's tokens to one output for everybody read its
+  fixed features instead (the identity ablation).
 
 Trainable parameters are always float32: the optimizer's updates are far below bf16's precision.
 """
@@ -18,7 +21,7 @@ from idvid.errors import IdvidError
 _PRECISION = {"no": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def select_trainable(pipe, trainable: str, lora, mixed_precision: str) -> None:
+def select_trainable(pipe, trainable: str, lora, mixed_precision: str, freeze_face_encoder: bool = False) -> None:
     """Freeze the pipeline, then unfreeze (and set dtypes for) what this run trains."""
     frozen_dtype = _PRECISION[mixed_precision]
     for module in pipe.components.values():
@@ -28,7 +31,7 @@ def select_trainable(pipe, trainable: str, lora, mixed_precision: str) -> None:
         module = getattr(pipe, name, None)
         if module is not None and not (name == "transformer" and trainable == "all"):
             cast(module, frozen_dtype)  # the VAE stays float32: its decoder is sensitive to half precision
-    trained = [pipe.face_encoder, pipe.id_adapter]
+    trained = [pipe.id_adapter] if freeze_face_encoder else [pipe.face_encoder, pipe.id_adapter]
     if trainable == "all":
         trained.append(pipe.transformer)
     for module in trained:

@@ -130,7 +130,7 @@ class Trainer:
                              f"{t.batch_size} x {accelerator.num_processes} processes")
         self._epoch_batches: tuple[int, list] = (-1, [])
         # 1. What of the pipeline trains, and the one module the engines wrap.
-        select_trainable(pipe, t.trainable, config.lora, t.mixed_precision)
+        select_trainable(pipe, t.trainable, config.lora, t.mixed_precision, t.freeze_face_encoder)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
         # With a latent cache the text encoder (UMT5-XXL: 11 GB) is only needed for validation.

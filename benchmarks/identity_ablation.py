@@ -1,22 +1,28 @@
 """Does identity injection learn identity? A from-scratch ablation on CPU.
 
-    python benchmarks/identity_ablation.py --out runs/ablation            # data, 4 trainings, evaluation
-    python benchmarks/identity_ablation.py --out runs/ablation --publish  # + table and plots to benchmarks/results/
+    python benchmarks/identity_ablation.py --out runs/ablation            # data, 6 trainings, evaluation
+    python benchmarks/identity_ablation.py --out runs/ablation --publish  # + table and plot to benchmarks/results/
 
 Setup. ``pixel-small`` (a 6-layer, 256-wide Wan DiT on exact 8x8 pixel-shuffle latents, clean-
 sample prediction, frozen MiniLM text) is trained from scratch by idvid's trainer on an ``idvid
-synth`` store (64 x 64, 9 frames), twice per seed with the same initial weights, steps, batch,
-data order and noise:
+synth`` store (64 x 64, 9 frames, close-ups). Per seed, stage 1 trains everything without
+identity; from its weights two runs then train for the same steps, batch, data order and noise
+(the high-noise regime, see ``ARMS``):
 
 - ``identity``: each clip's reference views go through the face encoder and the per-layer gated
   injection (10% identity dropout, as for guidance);
-- ``no identity``: identity dropout 1.0, the same model whose adapter never sees a face.
+- ``no identity``: identity dropout 1.0, the same model whose injection never sees a face.
+
+The stage-1 model is scored too, so each arm's gain over it is visible.
 
 Measured on held-out identities (people the runs never trained on):
 
-1. face-region PSNR of the clean prediction from fixed noise at sigma 0.6 ... 1.0, inside the
-   ground-truth face boxes (YuNet); identity runs also with another held-out person's references
-   (wrong identity) and with none;
+1. face-region PSNR of the clean prediction from fixed noise, inside the ground-truth face boxes
+   (YuNet), per noise level. The headline is sigma 1, pure noise: the video the model expects
+   from the prompt and the reference alone, where only the reference can say what the face looks
+   like. At sigma 0.6-0.9 the noisy input itself still shows the face's colours (8 x 8 pixel
+   blocks average the noise away), so identity has little left to add there. Identity runs are
+   also scored with another held-out person's references (wrong identity) and with none;
 2. FaceSim (SFace, against the references) of sampled videos, over frames with a detectable face,
    and the detection rate;
 3. the training loss curves.
@@ -32,14 +38,39 @@ import json
 import math
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-ARMS = {"identity": 0.1, "no identity": 1.0}  # arm -> identity dropout
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage of everything: identity dropout, whether the face encoder keeps its
+    weights, and the noise levels (logit-normal flow times)."""
+
+    identity_dropout: float
+    freeze_face_encoder: bool
+    logit_mean: float
+    logit_std: float
+
+
+# Stage 1: no identity, all noise levels (the face encoder sees no face, so it stays as initialised).
+PRETRAIN = Stage(identity_dropout=1.0, freeze_face_encoder=False, logit_mean=1.0, logit_std=1.2)
+# Stage 2, from the stage-1 weights, the same for both arms but for identity: the high-noise regime
+# (flow times ~0.9-1), where the layout and the look of the face are decided (Wan 2.2 gives it its
+# own expert) and the noisy input no longer shows the face. The face encoder keeps its initial
+# weights: its fixed random features hold the reference's colours (most of a fresh token's energy
+# varies with the crop), while training it with the diffusion loss collapsed its tokens to one
+# output for everybody (below 0.3% of their energy varied between people after 400 steps, also on a
+# frozen backbone), and the runs learned nothing of identity. Backbone and injector train.
+ARMS = {"identity": Stage(identity_dropout=0.1, freeze_face_encoder=True, logit_mean=3.0, logit_std=0.5),
+        "no identity": Stage(identity_dropout=1.0, freeze_face_encoder=True, logit_mean=3.0, logit_std=0.5)}
 SIGMAS = (0.6, 0.7, 0.8, 0.9, 1.0)
+HEADLINE = "1"  # sigma of the headline face-region PSNR (pure noise)
 PUBLISHED = ROOT / "benchmarks" / "results" / "identity_ablation"
 
 
@@ -71,8 +102,8 @@ def run_dir(out: Path, arm: str, seed: int) -> Path:
     return out / f"{arm.replace(' ', '-')}-seed{seed}"
 
 
-def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: int, steps: int, batch: int,
-          face_loss_weight: float, token_similarity_weight: float = 0.0) -> Path:
+def train(folder: Path, model: Path, data: Path, stage: Stage, seed: int, steps: int, batch: int,
+          face_loss_weight: float, adapter_lr_scale: float) -> Path:
     """One training run of everything (resumed if interrupted) -> its final pipeline directory."""
     from idvid.training.config import from_dict
     from idvid.training.trainer import Trainer
@@ -82,14 +113,15 @@ def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: 
     config = from_dict({
         "model": str(model),
         "data": {"root": str(data), "num_frames": 9, "num_refs": 3, "caption_dropout": 0.1,
-                 "identity_dropout": identity_dropout},
-        "train": {"trainable": "all", "steps": steps, "batch_size": batch, "lr": 3e-4, "warmup_steps": 100,
-                  "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995, "log_every": 10,
-                  # noise-heavy flow times (JiT's pixel-space choice): identity can only help where
-                  # the noisy input no longer shows the face
-                  "logit_mean": 0.8, "logit_std": 0.8,
+                 "identity_dropout": stage.identity_dropout},
+        "train": {"trainable": "all", "freeze_face_encoder": stage.freeze_face_encoder, "steps": steps, "batch_size": batch, "lr": 3e-4, "warmup_steps": 50,
+                  "adapter_lr_scale": adapter_lr_scale, "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995,
+                  "log_every": 10,
+                  # noisy steps weighed like the rest: identity can only help where the noisy input no
+                  # longer shows the face, and the velocity weighting 1/sigma^2 all but drops them
+                  "logit_mean": stage.logit_mean, "logit_std": stage.logit_std, "x0_loss_weighting": "uniform",
                   # the face is where identity shows: weigh its latent cells up (ConsisID's face emphasis)
-                  "face_loss_weight": face_loss_weight, "token_similarity_weight": token_similarity_weight},
+                  "face_loss_weight": face_loss_weight},
     })
     trainer = Trainer(config, folder)
     trainer.resume()
@@ -101,12 +133,10 @@ def train(folder: Path, model: Path, data: Path, identity_dropout: float, seed: 
 
 
 def pretrain(out: Path, data: Path, seed: int, steps: int, batch: int, face_loss_weight: float) -> Path:
-    """Stage 1, shared by both arms of a seed: the backbone learns videos without identity (the
-    adapter sees no face, so it stays fresh). Trained from scratch with identity from step 0, the
-    face encoder's tokens collapsed to one output for everybody before the backbone could draw a
-    face for identity to improve (their variance across people fell below 0.5%)."""
-    return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, 1.0, seed, steps, batch,
-                 face_loss_weight)
+    """Stage 1, shared by both arms of a seed: the backbone learns the clips without identity (the
+    adapter sees no face, so it stays fresh): both arms start from a model that draws a face."""
+    return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, PRETRAIN, seed, steps, batch,
+                 face_loss_weight, adapter_lr_scale=1.0)
 
 # ---- evaluation on held-out identities -----------------------------------------------------
 
@@ -147,9 +177,9 @@ def collate_one(sample: dict) -> dict:
 
 
 @torch.no_grad()
-def face_mse(pipe, sample: dict, references: dict | None, mask: torch.Tensor, noise_seed: int) -> float:
-    """Mean squared error (pixels in [-1, 1]) inside ``mask`` of the clean predictions from fixed
-    noise at every sigma of SIGMAS, with ``references``' views as identity (None: no identity)."""
+def face_mse(pipe, sample: dict, references: dict | None, mask: torch.Tensor, noise_seed: int) -> list[float]:
+    """Mean squared error (pixels in [-1, 1]) inside ``mask`` of the clean prediction from fixed
+    noise at each sigma of SIGMAS, with ``references``' views as identity (None: no identity)."""
     from idvid.training.adapter_model import face_encoder_inputs
 
     family = pipe.family
@@ -168,16 +198,16 @@ def face_mse(pipe, sample: dict, references: dict | None, mask: torch.Tensor, no
         frames = family.decode(pipe.vae, prediction).clamp(-1, 1)[0].transpose(0, 1)  # (T, 3, H, W)
         squared = (frames - sample["video"]).square().mean(1)  # (T, H, W)
         errors.append(float(squared[mask].mean()))
-    return float(np.mean(errors))
+    return errors
 
 
 def psnr(mse: float) -> float:
     return 10 * math.log10(4.0 / mse)  # peak-to-peak 2 in [-1, 1] pixels
 
 
-def denoising_scores(pipe, dataset, indices: list[int], identity_run: bool) -> dict[str, float]:
-    """Face-region PSNR of the run, with the right references (or none for the no-identity
-    run); identity runs also with the wrong person's references and with none."""
+def denoising_scores(pipe, dataset, indices: list[int], identity_run: bool) -> dict[str, dict[str, float]]:
+    """Face-region PSNR per sigma of the run, with the right references (or none for the
+    no-identity run); identity runs also with the wrong person's references and with none."""
     samples = [dataset[i] for i in indices]
     people = [dataset.metas[i]["identity"] for i in indices]
     masks = [face_masks(s["video"]) for s in samples]
@@ -190,9 +220,9 @@ def denoising_scores(pipe, dataset, indices: list[int], identity_run: bool) -> d
         conditions["identity off"] = lambda i: None
     scores = {}
     for name, references in conditions.items():
-        mse = [face_mse(pipe, s, references(i), m, noise_seed=i) for i, (s, m) in enumerate(zip(samples, masks))
-               if m.any()]
-        scores[name] = psnr(float(np.mean(mse)))
+        mse = np.array([face_mse(pipe, s, references(i), m, noise_seed=i)
+                        for i, (s, m) in enumerate(zip(samples, masks)) if m.any()])  # (clips, sigmas)
+        scores[name] = {f"{sigma:g}": psnr(float(value)) for sigma, value in zip(SIGMAS, mse.mean(axis=0))}
     return scores
 
 
@@ -240,62 +270,86 @@ def loss_curve(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array([int(r["step"]) for r in rows]), np.array([float(r["diffusion_loss"]) for r in rows])
 
 
+COLOURS = {"identity": "C0", "no identity": "C1", "stage 1": "C2"}
+# (run, condition scored) -> bar label
+BARS = {("identity", "right identity"): "identity run:\nright refs", ("identity", "wrong identity"): "identity run:\nwrong refs",
+        ("identity", "identity off"): "identity run:\nno refs", ("no identity", "no identity"): "no-identity\nrun",
+        ("stage 1", "no identity"): "stage 1"}
+
+
 def plot(out: Path, runs: dict, results: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    figure, (losses, headline, by_sigma) = plt.subplots(1, 3, figsize=(17, 4.5))
+    first_seed = min(seed for _, seed in runs)
     for (arm, seed), folder in runs.items():
-        if not (folder / "train_log.csv").is_file():
-            continue  # fewer steps than log_every
+        if arm == "stage 1" or not (folder / "train_log.csv").is_file():
+            continue  # stage 1 trains on other noise levels; or fewer steps than log_every
         steps, loss = loss_curve(folder)
         window = min(10, len(loss))
         smooth = np.convolve(loss, np.ones(window) / window, mode="valid")
-        left.plot(steps[len(steps) - len(smooth):], smooth, color="C0" if arm == "identity" else "C1",
-                  linestyle="-" if seed == min(s for _, s in runs) else "--", label=f"{arm}, seed {seed}")
-    left.set(xlabel="step", ylabel="training loss (smoothed)", yscale="log", title="loss")
-    left.legend()
-    names = ["right identity", "wrong identity", "identity off", "no identity"]
-    for k, name in enumerate(names):
-        values = [r["face_psnr"][name] for r in results.values() if name in r["face_psnr"]]
-        if not values:
-            continue
-        right.scatter([k] * len(values), values, color="C0" if k < 3 else "C1")
-        right.bar(k, np.mean(values), alpha=0.3, color="C0" if k < 3 else "C1")
-    right.set_xticks(range(len(names)), ["identity run:\nright refs", "identity run:\nwrong refs",
-                                         "identity run:\nno refs", "no-identity\nrun"])
-    right.set(ylabel="face-region PSNR (dB), held-out people", title="clean prediction from sigma 0.6-1.0")
-    low = min(v for r in results.values() for v in r["face_psnr"].values())
-    right.set_ylim(low - 1.0, None)
+        losses.plot(steps[len(steps) - len(smooth):], smooth, color=COLOURS[arm],
+                    linestyle="-" if seed == first_seed else "--", label=f"{arm}, seed {seed}")
+    losses.set(xlabel="stage-2 step", ylabel="training loss (smoothed)", yscale="log",
+               title="stage-2 loss (flow times ~0.9-1)")
+    losses.legend()
+    for k, (arm, name) in enumerate(BARS):
+        values = [r["face_psnr"][name][HEADLINE] for (a, _), r in results.items() if a == arm and name in r["face_psnr"]]
+        if values:
+            headline.scatter([k] * len(values), values, color=COLOURS[arm])
+            headline.bar(k, np.mean(values), alpha=0.3, color=COLOURS[arm])
+    headline.set_xticks(range(len(BARS)), list(BARS.values()))
+    values = [v[HEADLINE] for r in results.values() for v in r["face_psnr"].values()]
+    headline.set_ylim(min(values) - 0.3, max(values) + 0.2)
+    headline.set(ylabel="face-region PSNR (dB), held-out people", title="clean prediction from pure noise (sigma 1)")
+    for (arm, seed), r in results.items():
+        scores = r["face_psnr"].get("right identity", r["face_psnr"].get("no identity"))
+        by_sigma.plot([float(s) for s in scores], list(scores.values()), marker="o", color=COLOURS[arm],
+                      linestyle="-" if seed == first_seed else "--", label=f"{arm}, seed {seed}")
+    by_sigma.set(xlabel="noise level sigma", ylabel="face-region PSNR (dB)", title="by noise level")
+    by_sigma.legend()
     figure.tight_layout()
     figure.savefig(out / "identity_ablation.png", dpi=110)
 
 
-def table(results: dict, timing: dict, args) -> str:
-    lines = ["| run | seed | face PSNR, right refs (dB) | wrong refs | no refs | FaceSim | faces detected | "
-             "train samples/s |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def table(results: dict, timing: dict) -> str:
+    lines = ["| run | seed | face PSNR at sigma 1, right refs (dB) | wrong refs | no refs | "
+             "sigma 0.6-0.9 mean | FaceSim | faces detected | train samples/s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for (arm, seed), r in sorted(results.items()):
         p = r["face_psnr"]
-        first = p.get("right identity", p.get("no identity"))
-        lines.append(f"| {arm} | {seed} | {first:.2f} | {p.get('wrong identity', math.nan):.2f} | "
-                     f"{p.get('identity off', math.nan):.2f} | {r['facesim']:.3f} | {r['face_detection_rate']:.0%} | "
-                     f"{timing[(arm, seed)]:.2f} |")
+        own = p.get("right identity", p.get("no identity"))
+        lower = np.mean([v for sigma, v in own.items() if sigma != HEADLINE])
+        cell = {name: f"{p[name][HEADLINE]:.2f}" if name in p else "-" for name in ("wrong identity", "identity off")}
+        lines.append(f"| {arm} | {seed} | {own[HEADLINE]:.2f} | {cell['wrong identity']} | {cell['identity off']} | "
+                     f"{lower:.2f} | {r['facesim']:.3f} | {r['face_detection_rate']:.0%} | {timing[(arm, seed)]:.2f} |")
     return "\n".join(lines)
 
 
 def summary(results: dict) -> dict:
-    """Seed means and spreads, and the identity gain with its margin over the spread."""
-    with_id = [r["face_psnr"]["right identity"] for (arm, _), r in results.items() if arm == "identity"]
-    without = [r["face_psnr"]["no identity"] for (arm, _), r in results.items() if arm == "no identity"]
-    if not (with_id and without):
+    """At the headline sigma: seed means and spreads, the identity gain with its margin over the
+    spread, and per seed (paired: same stage 1) the gains over the other runs and over a wrong
+    person's references."""
+    def headline(arm: str, condition: str) -> dict[int, float]:
+        return {seed: r["face_psnr"][condition][HEADLINE] for (a, seed), r in results.items() if a == arm}
+
+    right, wrong = headline("identity", "right identity"), headline("identity", "wrong identity")
+    without, stage1 = headline("no identity", "no identity"), headline("stage 1", "no identity")
+    if not (right and without):
         return {}  # one arm only (--arms): nothing to compare
-    spread = max(np.ptp(with_id), np.ptp(without))
-    return {"identity_psnr_mean": float(np.mean(with_id)), "no_identity_psnr_mean": float(np.mean(without)),
-            "gain_db": float(np.mean(with_id) - np.mean(without)),
-            "worst_identity_minus_best_no_identity_db": float(min(with_id) - max(without)),
-            "largest_seed_spread_db": float(spread)}
+    seeds = sorted(set(right) & set(without))
+    return {"sigma": float(HEADLINE), "identity_psnr_mean": float(np.mean(list(right.values()))),
+            "no_identity_psnr_mean": float(np.mean(list(without.values()))),
+            "gain_db": float(np.mean(list(right.values())) - np.mean(list(without.values()))),
+            "worst_identity_minus_best_no_identity_db": float(min(right.values()) - max(without.values())),
+            "largest_seed_spread_db": float(max(np.ptp(list(right.values())), np.ptp(list(without.values())))),
+            "per_seed": {seed: {"identity_minus_no_identity_db": right[seed] - without[seed],
+                                "identity_minus_stage1_db": right[seed] - stage1.get(seed, math.nan),
+                                "no_identity_minus_stage1_db": without[seed] - stage1.get(seed, math.nan),
+                                "right_minus_wrong_refs_db": right[seed] - wrong[seed]} for seed in seeds}}
 
 
 def main() -> None:
@@ -303,17 +357,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ablation")
     parser.add_argument("--data", type=Path, help="an idvid synth store (default: OUT/clips, made if missing)")
     parser.add_argument("--identities", type=int, default=64)
-    parser.add_argument("--clips-per-identity", type=int, default=12)
+    parser.add_argument("--clips-per-identity", type=int, default=8)
     parser.add_argument("--face-fraction", type=float, default=0.55,
                         help="face height over frame height in the synth clips (close-ups: identity is more of the loss)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
-    parser.add_argument("--pretrain-steps", type=int, default=900, help="stage 1: the backbone without identity")
-    parser.add_argument("--steps", type=int, default=500, help="stage 2: each arm, from the stage-1 weights")
+    parser.add_argument("--pretrain-steps", type=int, default=600, help="stage 1: the backbone without identity")
+    parser.add_argument("--steps", type=int, default=400, help="stage 2: each arm, from the stage-1 weights")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--face-loss-weight", type=float, default=4.0, help="loss weight inside the face boxes")
-    parser.add_argument("--token-similarity-weight", type=float, default=1.0,
-                        help="identity arm: weight of the loss keeping identity tokens apart like the people")
+    parser.add_argument("--adapter-lr-scale", type=float, default=3.0,  # 9e-4: fresh modules
+                        help="the face encoder's and adapter's learning rate over the backbone's (fresh modules)")
     parser.add_argument("--eval-clips", type=int, default=32, help="held-out clips for the face-region error")
     parser.add_argument("--sample-clips", type=int, default=8, help="held-out clips sampled for FaceSim")
     parser.add_argument("--sample-steps", type=int, default=16)
@@ -328,15 +382,19 @@ def main() -> None:
         backbone = pretrain(args.out, data, seed, args.pretrain_steps, args.batch, args.face_loss_weight)
         for arm in args.arms:
             final = train(run_dir(args.out, arm, seed), backbone, data, ARMS[arm], seed, args.steps, args.batch,
-                          args.face_loss_weight, args.token_similarity_weight if arm == "identity" else 0.0)
+                          args.face_loss_weight, args.adapter_lr_scale)
             runs[(arm, seed)] = final.parent
             timing[(arm, seed)] = json.loads((final.parent / "timing.json").read_text())["samples_per_s"]
             results[(arm, seed)] = evaluate(final, data, arm == "identity", args.eval_clips, args.sample_clips,
                                             args.sample_steps)
             print(arm, seed, results[(arm, seed)], flush=True)
+        results[("stage 1", seed)] = evaluate(backbone, data, False, args.eval_clips, args.sample_clips,
+                                              args.sample_steps)
+        runs[("stage 1", seed)] = backbone.parent
+        timing[("stage 1", seed)] = json.loads((backbone.parent / "timing.json").read_text())["samples_per_s"]
     report = {"summary": summary(results), "runs": {f"{a}/seed{s}": r for (a, s), r in results.items()},
               "setup": {k: str(v) for k, v in vars(args).items()}}
-    text = table(results, timing, args)
+    text = table(results, timing)
     print(text)
     print(json.dumps(report["summary"], indent=1))
     (args.out / "results.json").write_text(json.dumps(report, indent=1))

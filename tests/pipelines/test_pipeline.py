@@ -137,7 +137,11 @@ def test_two_expert_backbone_switches_at_the_boundary_with_an_adapter_each(tmp_p
     assert (pipe(faces=[astronaut_obs], **kwargs).frames - base).abs().max() > 1e-4
     pipe.save_pretrained(tmp_path / "saved")
     reloaded = IDVideoPipeline.from_pretrained(tmp_path / "saved")
-    assert torch.equal(reloaded(faces=[astronaut_obs], **kwargs).frames, pipe(faces=[astronaut_obs], **kwargs).frames)
+    # Equal weights, but loaded ones sit at unaligned addresses (safetensors) and take other SIMD
+    # paths (cloned, they give equal bits): last-bit differences, far below the >1e-4 that losing
+    # the opened adapter would cost.
+    torch.testing.assert_close(reloaded(faces=[astronaut_obs], **kwargs).frames,
+                               pipe(faces=[astronaut_obs], **kwargs).frames, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])

@@ -114,9 +114,9 @@ def train(folder: Path, model: Path, data: Path, stage: Stage, seed: int, steps:
         "model": str(model),
         "data": {"root": str(data), "num_frames": 9, "num_refs": 3, "caption_dropout": 0.1,
                  "identity_dropout": stage.identity_dropout},
-        "train": {"trainable": "all", "freeze_face_encoder": stage.freeze_face_encoder, "steps": steps, "batch_size": batch, "lr": 3e-4, "warmup_steps": 50,
-                  "adapter_lr_scale": adapter_lr_scale, "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995,
-                  "log_every": 10,
+        "train": {"trainable": "all", "freeze_face_encoder": stage.freeze_face_encoder, "steps": steps,
+                  "batch_size": batch, "lr": 3e-4, "warmup_steps": 50, "adapter_lr_scale": adapter_lr_scale,
+                  "checkpoint_every": 100, "seed": seed, "ema_decay": 0.995, "log_every": 10,
                   # noisy steps weighed like the rest: identity can only help where the noisy input no
                   # longer shows the face, and the velocity weighting 1/sigma^2 all but drops them
                   "logit_mean": stage.logit_mean, "logit_std": stage.logit_std, "x0_loss_weighting": "uniform",
@@ -134,7 +134,7 @@ def train(folder: Path, model: Path, data: Path, stage: Stage, seed: int, steps:
 
 def pretrain(out: Path, data: Path, seed: int, steps: int, batch: int, face_loss_weight: float) -> Path:
     """Stage 1, shared by both arms of a seed: the backbone learns the clips without identity (the
-    adapter sees no face, so it stays fresh): both arms start from a model that draws a face."""
+    adapter sees no face, so it stays fresh), and both arms start from it."""
     return train(out / f"pretrain-seed{seed}", initial_model(out, seed), data, PRETRAIN, seed, steps, batch,
                  face_loss_weight, adapter_lr_scale=1.0)
 
@@ -177,27 +177,27 @@ def collate_one(sample: dict) -> dict:
 
 
 @torch.no_grad()
-def face_mse(pipe, sample: dict, references: dict | None, mask: torch.Tensor, noise_seed: int) -> list[float]:
+def face_errors(pipe, sample: dict, mask: torch.Tensor, noise_seed: int, conditions: dict) -> dict[str, list[float]]:
     """Mean squared error (pixels in [-1, 1]) inside ``mask`` of the clean prediction from fixed
-    noise at each sigma of SIGMAS, with ``references``' views as identity (None: no identity)."""
+    noise at each sigma of SIGMAS, per condition: name -> the sample whose references are the
+    identity (None: no identity). The clip's latents, text and noise are made once for all."""
     from idvid.training.adapter_model import face_encoder_inputs
 
     family = pipe.family
-    video = sample["video"][None].transpose(1, 2)  # (1, 3, T, H, W)
-    clean = family.encode(pipe.vae, video)
+    clean = family.encode(pipe.vae, sample["video"][None].transpose(1, 2))  # video (1, 3, T, H, W)
     text = pipe.encode_prompt([sample["caption"]])
-    faces, weight = face_encoder_inputs(pipe, collate_one(references or sample), "cpu")
-    kv = pipe.id_adapter.precompute(pipe.face_encoder(**faces))
-    weight = weight * (references is not None)
-    errors = []
-    for k, sigma in enumerate(SIGMAS):
-        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(noise_seed * 100 + k))
-        noisy = (1 - sigma) * clean + sigma * noise
-        with pipe.id_adapter.attach(pipe.transformer, kv, weight):
-            prediction = family.predict(pipe.transformer, noisy, torch.tensor([sigma * 1000.0]), text)
-        frames = family.decode(pipe.vae, prediction).clamp(-1, 1)[0].transpose(0, 1)  # (T, 3, H, W)
-        squared = (frames - sample["video"]).square().mean(1)  # (T, H, W)
-        errors.append(float(squared[mask].mean()))
+    noisy = [(1 - sigma) * clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(
+        noise_seed * 100 + k)) for k, sigma in enumerate(SIGMAS)]
+    errors = {}
+    for name, references in conditions.items():
+        faces, weight = face_encoder_inputs(pipe, collate_one(references or sample), "cpu")
+        kv = pipe.id_adapter.precompute(pipe.face_encoder(**faces))
+        errors[name] = []
+        with pipe.id_adapter.attach(pipe.transformer, kv, weight * (references is not None)):
+            for sigma, x_t in zip(SIGMAS, noisy):
+                prediction = family.predict(pipe.transformer, x_t, torch.tensor([sigma * 1000.0]), text)
+                frames = family.decode(pipe.vae, prediction).clamp(-1, 1)[0].transpose(0, 1)  # (T, 3, H, W)
+                errors[name].append(float((frames - sample["video"]).square().mean(1)[mask].mean()))
     return errors
 
 
@@ -210,20 +210,19 @@ def denoising_scores(pipe, dataset, indices: list[int], identity_run: bool) -> d
     no-identity run); identity runs also with the wrong person's references and with none."""
     samples = [dataset[i] for i in indices]
     people = [dataset.metas[i]["identity"] for i in indices]
-    masks = [face_masks(s["video"]) for s in samples]
-    conditions = {"right identity": lambda i: samples[i]} if identity_run else {"no identity": lambda i: None}
-    if identity_run:
-        # the next clip (round-robin order) of another person
-        other = [next(j % len(samples) for j in range(i + 1, i + len(samples)) if people[j % len(samples)] != people[i])
-                 for i in range(len(samples))]
-        conditions["wrong identity"] = lambda i: samples[other[i]]
-        conditions["identity off"] = lambda i: None
-    scores = {}
-    for name, references in conditions.items():
-        mse = np.array([face_mse(pipe, s, references(i), m, noise_seed=i)
-                        for i, (s, m) in enumerate(zip(samples, masks)) if m.any()])  # (clips, sigmas)
-        scores[name] = {f"{sigma:g}": psnr(float(value)) for sigma, value in zip(SIGMAS, mse.mean(axis=0))}
-    return scores
+    n = len(samples)
+    # the next clip (round-robin order) of another person
+    other = [next(j % n for j in range(i + 1, i + n) if people[j % n] != people[i]) for i in range(n)]
+    per_clip = []
+    for i, sample in enumerate(samples):
+        mask = face_masks(sample["video"])
+        if not mask.any():
+            continue
+        conditions = ({"right identity": sample, "wrong identity": samples[other[i]], "identity off": None}
+                      if identity_run else {"no identity": None})
+        per_clip.append(face_errors(pipe, sample, mask, noise_seed=i, conditions=conditions))
+    return {name: {f"{sigma:g}": psnr(float(np.mean([clip[name][k] for clip in per_clip])))
+                   for k, sigma in enumerate(SIGMAS)} for name in per_clip[0]}
 
 
 @torch.no_grad()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -61,3 +63,12 @@ def side_by_side(astronaut, grace) -> np.ndarray:
     left = astronaut[0:256, 96:352]  # face box ~ (178, 63, 91, 113) in the full photo
     small_grace = cv2.resize(grace, (274, 321), interpolation=cv2.INTER_AREA)  # her ~170 px face -> ~91 px
     return np.ascontiguousarray(np.hstack([left, small_grace[0:256, 10:266]]))
+
+
+@pytest.fixture
+def cpu_burner():
+    """Another CPU-heavy process running beside the test (one busy core), as on a loaded machine."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    yield burner
+    burner.kill()
+    burner.wait()

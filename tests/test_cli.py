@@ -120,7 +120,7 @@ def test_photos_of_different_people_are_refused(capsys, tmp_path, astronaut_path
 @pytest.mark.parametrize(
     "extra, fragment",
     [(["--frames", "6"], "nearest valid: 5 or 9"), (["--width", "40"], "nearest valid: 32 or 48"),
-     (["--steps", "0"], "steps must be at least 1"), (["--model", "no-such-model"], "unknown model")],
+     (["--steps", "0"], "steps must be from 1 to 1000"), (["--model", "no-such-model"], "unknown model")],
 )
 def test_bad_options_are_one_line_errors(capsys, tmp_path, astronaut_path, extra, fragment):
     code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", *extra)

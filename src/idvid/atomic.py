@@ -16,15 +16,30 @@ from idvid.errors import GenerationError
 
 
 def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, ...]) -> Path:
-    """Refuse a wrong suffix, a folder, or an existing file without ``overwrite``."""
+    """Refuse a wrong suffix, a folder, a link to nothing, an existing file without
+    ``overwrite``, or a place that cannot be written: before any slow work, not after it."""
     path = Path(path)
     if path.suffix.lower() not in suffixes:
         raise GenerationError(f"{path}: the output must be a {' or '.join(suffixes)} file")
     if path.is_dir():
         raise GenerationError(f"{path} is a directory; give a file name")
+    if path.is_symlink() and not path.exists():
+        raise GenerationError(f"{path} is a link to {os.readlink(path)}, which does not exist")
     if path.exists() and not overwrite:
         raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+    _check_writable(path)
     return path
+
+
+def _check_writable(path: Path) -> None:
+    """The nearest existing folder above ``path`` must be a folder that takes a new file."""
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise GenerationError(f"cannot write {path}: {folder} is a file, not a folder")
+    probe = _reserve_temp(folder / path.name)
+    probe.unlink()
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from idvid.atomic import check_output
-from idvid.errors import GenerationError, IdvidError
+from idvid.errors import FaceError, GenerationError, IdvidError
 
 EXAMPLES = """\
 examples:
@@ -43,7 +43,7 @@ def _generate_parser(sub) -> None:
     p.add_argument("--frames", type=int, dest="num_frames", metavar="N", help="number of frames")
     p.add_argument("--height", type=int, help="video height in pixels")
     p.add_argument("--width", type=int, help="video width in pixels")
-    p.add_argument("--fps", type=int, help="frames per second of the written video")
+    p.add_argument("--fps", type=float, help="frames per second of the written video (29.97 and the like work)")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
@@ -243,24 +243,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_generate(args) -> None:
-    from idvid.engines import GenerationOptions, load_engine
+    from idvid.engines import GenerationOptions, load_engine, plan_generation
+    from idvid.engines.request import check_prompt
     from idvid.face import load_photo
 
+    # Everything the user typed is checked before the model loads (seconds to minutes).
     check_output(args.out, args.overwrite, (".mp4",))
-    for photo in args.face:  # unreadable photos fail now, not after the model has loaded
-        load_photo(photo)
+    check_prompt(args.prompt)
     options = GenerationOptions(
         num_frames=args.num_frames, height=args.height, width=args.width,
         num_inference_steps=args.num_inference_steps, guidance_scale=args.guidance_scale,
         identity_guidance_scale=args.identity_guidance_scale, seed=args.seed, face_index=args.face_index,
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
+    for photo in args.face:
+        load_photo(photo)
+    plan_generation(args.model, options, device=args.device)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device)
-    result = engine(prompt=args.prompt, faces=args.face, **options.as_kwargs())
+    result = engine(prompt=args.prompt, faces=args.face, output_type="stream", **options.as_kwargs())
     path = result.save(args.out, overwrite=args.overwrite)
     frames, height, width = result.frames.shape[:3]
-    print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps} fps)")
+    print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
 
 
 def cmd_faces(args) -> None:
@@ -275,16 +279,30 @@ def cmd_faces(args) -> None:
     for i, d in enumerate(detections):
         x, y, w, h = (int(round(v)) for v in d.box)
         print(f"  [{i}] box x={x} y={y} w={w} h={h}  size {d.size:.0f} px  score {d.score:.2f}")
-    chosen = analyzer.choose(detections, args.face_index, source=str(args.photo))
-    observation = analyzer.analyze(image, face_index=detections.index(chosen))
-    pose = observation.pose
-    print(f"  using [{detections.index(chosen)}]: yaw {pose.yaw:+.1f}  pitch {pose.pitch:+.1f}  "
-          f"roll {pose.roll:+.1f} deg, quality {observation.quality:.2f}")
+    chosen, observation = _chosen_face(analyzer, image, detections, args)
     if args.preview is not None:
         from idvid.video import write_image
 
         write_image(analyzer.annotate(image, detections, chosen, observation), args.preview, overwrite=args.overwrite)
         print(f"wrote {args.preview}")
+
+
+def _chosen_face(analyzer, image, detections, args) -> tuple:
+    """The face `generate` would use and its analysis, printed; (None, None) when a group photo
+    needs --face-index (said, not an error: listing the faces is what this command is for)."""
+    try:
+        chosen = analyzer.choose(detections, args.face_index, source=str(args.photo))
+    except FaceError as err:
+        if args.face_index is not None or len(detections) < 2:
+            raise
+        print(f"  none chosen: {err}")
+        return None, None
+    index = next(i for i, d in enumerate(detections) if d is chosen)
+    observation = analyzer.analyze(image, face_index=index)
+    pose = observation.pose
+    print(f"  using [{index}]: yaw {pose.yaw:+.1f}  pitch {pose.pitch:+.1f}  "
+          f"roll {pose.roll:+.1f} deg, quality {observation.quality:.2f}")
+    return chosen, observation
 
 
 def cmd_eval(args) -> None:

@@ -90,5 +90,5 @@ def test_idle_prompts_sway_instead_of_freezing(nano, astronaut_obs):
 
 
 def test_zero_motion_steps_are_refused_not_replaced(nano, astronaut_path):
-    with pytest.raises(GenerationError, match="num_inference_steps must be >= 1"):
+    with pytest.raises(GenerationError, match="steps must be from 1 to 1000"):
         nano(prompt="a person nods", faces=[astronaut_path], **{**FAST, "num_inference_steps": 0})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from eval_helpers import rotated_clip, translated_clip
 
+from idvid.errors import VideoError
 from idvid.eval import evaluate_video
 from idvid.eval.flow import flow_stats
 
@@ -67,7 +68,8 @@ def test_flow_works_at_reduced_resolution(astronaut):
     assert stats.motion.mean() == pytest.approx(4 / np.hypot(600, 900), rel=0.3)
 
 
-def test_one_frame_video_has_nan_motion_with_a_note(astronaut, astronaut_obs, eval_models):
-    result = evaluate_video(astronaut[None], astronaut_obs, "", FLOW_METRICS, models=eval_models)
-    assert np.isnan(result.values["motion_amplitude"]) and np.isnan(result.values["temporal_flicker"])
-    assert "one-frame" in result.notes["motion_amplitude"]
+def test_a_still_photo_is_not_a_video(astronaut, astronaut_path, astronaut_obs, eval_models):
+    """A photo read as a one-frame video would score as a perfect copy of itself."""
+    for still in (astronaut[None], astronaut_path):
+        with pytest.raises(VideoError, match="is not a video: it has 1 frame"):
+            evaluate_video(still, astronaut_obs, "", FLOW_METRICS, models=eval_models)

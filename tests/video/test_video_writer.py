@@ -138,7 +138,7 @@ def test_missing_parents_created(tmp_path, clip):
 
 def test_parent_is_a_file(tmp_path, clip):
     (tmp_path / "notadir").write_text("x")
-    with pytest.raises(GenerationError, match="cannot create folder"):
+    with pytest.raises(GenerationError, match="notadir is a file, not a folder"):
         write_video(clip, tmp_path / "notadir" / "clip.mp4")
 
 

@@ -1,16 +1,17 @@
 """Engine selection: one entry point for every kind of generator.
 
-An engine is a pipeline class with ``from_pretrained(name_or_dir)`` and
-``__call__(prompt=..., faces=..., **GenerationOptions) -> VideoOutput``. Each kind registers
+An engine is a pipeline class with ``from_pretrained(name_or_dir)``,
+``plan(name_or_dir, GenerationOptions) -> GenerationPlan`` (limits and memory, before loading)
+and ``__call__(prompt=..., faces=..., **GenerationOptions) -> VideoOutput``. Each kind registers
 here once; the CLI, the API and the benchmarks only call :func:`load_engine`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from importlib import import_module
 from pathlib import Path
 
+from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory
 from idvid.errors import GenerationError, ModelFileError
 
 # engine kind -> "module:Class"
@@ -18,25 +19,6 @@ ENGINES: dict[str, str] = {
     "nano": "idvid.engines.nano:NanoPipeline",
     "dit": "idvid.pipelines.pipeline_idvideo:IDVideoPipeline",
 }
-
-
-@dataclass
-class GenerationOptions:
-    """Options every engine accepts; None means the model's default."""
-
-    num_frames: int | None = None
-    height: int | None = None
-    width: int | None = None
-    num_inference_steps: int | None = None
-    guidance_scale: float | None = None
-    identity_guidance_scale: float | None = None
-    seed: int | None = None
-    face_index: int | None = None
-    fps: int | None = None
-    negative_prompt: str = ""
-
-    def as_kwargs(self) -> dict:
-        return asdict(self)
 
 
 def engine_class(kind: str):
@@ -59,6 +41,16 @@ def engine_kind(model: str) -> str:
     raise ModelFileError(f"{path} is not a model directory of any engine ({', '.join(ENGINES)})")
 
 
+def plan_generation(model: str, options: GenerationOptions, device: str | None = None) -> GenerationPlan:
+    """Check ``options`` against ``model``'s limits and memory, from its configs alone (no weights
+    load): the resolved plan, or a GenerationError that says what would fit."""
+    if device:
+        check_device(device)
+    plan = engine_class(engine_kind(model)).plan(model, options)
+    check_memory(plan, device)
+    return plan
+
+
 def load_engine(model: str, device: str | None = None):
     """Load the engine for a preset name or a model directory, on ``device`` (default: CPU)."""
     if device:
@@ -79,4 +71,5 @@ def check_device(device: str) -> None:
         raise GenerationError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
 
 
-__all__ = ["ENGINES", "GenerationOptions", "engine_class", "engine_kind", "load_engine"]
+__all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "engine_class", "engine_kind", "load_engine",
+           "plan_generation"]

@@ -137,13 +137,12 @@ class EvalContext:
         return [None if face is None else face.mesh for face in self.frame_faces()]
 
     def flow(self):
-        """:class:`idvid.eval.flow.FlowStats` over all consecutive frame pairs, or None for a
-        one-frame video."""
+        """:class:`idvid.eval.flow.FlowStats` over all consecutive frame pairs."""
         if "flow" not in self._cache:
             from idvid.eval.flow import flow_stats
 
             with self.stage("optical_flow"):
-                self._cache["flow"] = flow_stats(self.frames) if self.num_frames >= 2 else None
+                self._cache["flow"] = flow_stats(self.frames)
         return self._cache["flow"]
 
     def facesim_per_frame(self) -> np.ndarray:

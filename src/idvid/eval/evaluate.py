@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from idvid.errors import GenerationError
+from idvid.errors import GenerationError, VideoError
 from idvid.eval.context import NUM_SAMPLED_FRAMES, EvalContext, Series
 from idvid.eval.models import EvalModels, ModelPaths
 from idvid.eval.registry import METRICS, resolve_metrics
@@ -115,6 +115,9 @@ def evaluate_video(
     timings: dict[str, float] = {}
 
     frames, video_fps, source = _load_frames(video, fps)  # 2. frames
+    if len(frames) < 2:  # a photo read as a one-frame video would score as a perfect copy
+        raise VideoError(f"{source or 'the video'} is not a video: it has {len(frames)} frame; "
+                         "video metrics need at least 2")
     timings["decode"] = time.perf_counter() - start
 
     start = time.perf_counter()  # 3. references
@@ -207,8 +210,6 @@ def _load_frames(video, fps: float | None) -> tuple[np.ndarray, float | None, st
         return video.frames, video.fps, None
     frames = np.asarray(video) if not hasattr(video, "detach") else video
     if isinstance(frames, np.ndarray) and frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[-1] == 3:
-        if frames.shape[0] < 1:
-            raise GenerationError("the video has no frames")
         return np.ascontiguousarray(frames), fps, None
     shape = getattr(frames, "shape", None)
     raise GenerationError(

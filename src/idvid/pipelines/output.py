@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +11,29 @@ from diffusers.utils import BaseOutput
 
 
 @dataclass
-class VideoOutput(BaseOutput):
-    """frames: (T, H, W, 3) uint8 RGB; fps: playback rate the video is meant for."""
+class FrameStream:
+    """Frames made one at a time as they are read, once: a long video goes to the encoder
+    without ever being held whole, so memory stays flat in its length.
 
-    frames: np.ndarray
-    fps: int
+    shape: (T, H, W, 3) of the video the frames make; frames: yields (H, W, 3) uint8 RGB.
+    """
+
+    shape: tuple[int, int, int, int]
+    frames: Iterator[np.ndarray]
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self.frames
+
+
+@dataclass
+class VideoOutput(BaseOutput):
+    """frames: (T, H, W, 3) uint8 RGB, or a FrameStream of them; fps: playback rate."""
+
+    frames: np.ndarray | FrameStream
+    fps: float
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write an H.264 mp4 atomically; refuses to replace a file unless ``overwrite``."""

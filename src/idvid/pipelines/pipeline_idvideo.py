@@ -19,6 +19,7 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 
+from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory, check_prompt
 from idvid.errors import GenerationError, IdvidError, ModelFileError
 from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
@@ -26,10 +27,11 @@ from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_o
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
 from idvid.models.injection import IdentityInjector
 from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder  # noqa: F401 - loadable as a saved component
+from idvid.pipelines import dit_plan
 from idvid.pipelines.face_inputs import face_tensors
 from idvid.pipelines.guidance import combine, guidance_rows
 from idvid.pipelines.model_dir import check_model_dir
-from idvid.pipelines.output import VideoOutput
+from idvid.pipelines.output import FrameStream, VideoOutput
 from idvid.presets import FAMILY_DEFAULTS, PRESETS, Preset, get_preset, resolve_preset_dir
 
 logger = logging.getLogger("idvid")
@@ -102,6 +104,11 @@ class IDVideoPipeline(DiffusionPipeline):
         return (Path(path) / "model_index.json").is_file()
 
     @classmethod
+    def plan(cls, model: str, options: GenerationOptions) -> GenerationPlan:
+        """Defaults, grid and memory of ``model`` for ``options``, from its configs (no weights load)."""
+        return dit_plan.plan(model, options)
+
+    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "IDVideoPipeline":
         """Load a preset name (see ``idvid.presets.PRESETS``) or a local diffusers-format directory.
 
@@ -147,21 +154,25 @@ class IDVideoPipeline(DiffusionPipeline):
 
     @classmethod
     def _tiny(cls, preset: Preset) -> "IDVideoPipeline":
-        """Random components of the real classes (the preset's builder, or the family's tiny ones);
-        the same weights on every call."""
+        """Random components of the real classes; the same weights on every call."""
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            if preset.builder is not None:
-                module, function = preset.builder.split(":")
-                components = getattr(import_module(module), function)()
-                return cls(**components, generation_defaults=preset.defaults)
-            components = FAMILIES[preset.family].tiny_components(image_to_video=preset.image_to_video)
-            face_encoder = FaceKnowledgeEncoder(**TINY_FACE_ENCODER)
-            id_adapter = IdentityInjector.for_transformer(
-                components["transformer"], identity_dim=face_encoder.config.hidden_dim, inner_dim=16, num_heads=2
-            )
-        return cls(**components, face_encoder=face_encoder, id_adapter=id_adapter,
-                   generation_defaults=preset.defaults, max_text_length=256)
+            return cls(**cls.builtin_components(preset), generation_defaults=preset.defaults)
+
+    @staticmethod
+    def builtin_components(preset: Preset, with_text_encoder: bool = True) -> dict:
+        """A built-in preset's random components: its builder's, or the family's tiny ones with a
+        tiny face encoder and adapter. ``with_text_encoder=False`` lets a builder skip a
+        pretrained text encoder (a memory plan builds on the meta device)."""
+        if preset.builder is not None:
+            module, function = preset.builder.split(":")
+            return getattr(import_module(module), function)(with_text_encoder=with_text_encoder)
+        components = FAMILIES[preset.family].tiny_components(image_to_video=preset.image_to_video)
+        face_encoder = FaceKnowledgeEncoder(**TINY_FACE_ENCODER)
+        id_adapter = IdentityInjector.for_transformer(
+            components["transformer"], identity_dim=face_encoder.config.hidden_dim, inner_dim=16, num_heads=2
+        )
+        return dict(components, face_encoder=face_encoder, id_adapter=id_adapter, max_text_length=256)
 
     @classmethod
     def _from_backbone_dir(cls, path: Path, generation_defaults: dict | None, **kwargs) -> "IDVideoPipeline":
@@ -271,14 +282,12 @@ class IDVideoPipeline(DiffusionPipeline):
             return experts[0]
         return experts[1]
 
-    def _options(self, **given) -> dict:
-        """Per-call options: given values win over the model's saved defaults."""
-        defaults = self.config.generation_defaults
-        options = {k: (v if v is not None else defaults.get(k)) for k, v in given.items()}
-        missing = [k for k, v in options.items() if v is None]
-        if missing:
-            raise GenerationError(f"this model has no default for {', '.join(missing)}; pass a value")
-        return options
+    def _plan(self, options: GenerationOptions) -> GenerationPlan:
+        """This loaded model's plan for ``options`` (defaults, grid and memory)."""
+        components = self.components.values()
+        spec = dit_plan.spec_of(self.transformer, self.vae, self.config.generation_defaults,
+                                dit_plan.module_bytes(components))
+        return dit_plan.plan_for_spec(spec, options)
 
     @torch.no_grad()
     def __call__(
@@ -295,7 +304,7 @@ class IDVideoPipeline(DiffusionPipeline):
         seed: int | None = None,
         generator: torch.Generator | None = None,
         face_index: int | None = None,
-        fps: int | None = None,
+        fps: float | None = None,
         output_type: str = "np",
         callback_on_step_end: Callable[[int, int], None] | None = None,
     ) -> VideoOutput:
@@ -309,22 +318,22 @@ class IDVideoPipeline(DiffusionPipeline):
             guidance_scale: classifier-free guidance on the text.
             identity_guidance_scale: guidance on the identity, on top of the text.
             seed: makes the output reproducible (the noise is drawn on the CPU).
-            output_type: "np" for uint8 frames, "latent" for the final latents (B, C, f, h, w).
+            output_type: "np" for uint8 frames, "stream" for the same as a FrameStream, "latent"
+                for the final latents (B, C, f, h, w).
             callback_on_step_end: called as ``fn(step, total_steps)`` after each denoising step.
 
         Returns:
             VideoOutput with frames (T, H, W, 3) uint8 and fps.
         """
         # 1. Check inputs before any heavy work.
-        if not prompt or not prompt.strip():
-            raise GenerationError("the prompt is empty; describe what should happen in the video")
-        opt = self._options(num_frames=num_frames, height=height, width=width,
-                            num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-                            identity_guidance_scale=identity_guidance_scale, fps=fps)
-        if opt["num_inference_steps"] < 1:
-            raise GenerationError(f"steps must be at least 1 (got {opt['num_inference_steps']})")
+        check_prompt(prompt)
+        if output_type not in ("np", "stream", "latent"):
+            raise GenerationError(f"output_type must be 'np', 'stream' or 'latent', got {output_type!r}")
+        plan = self._plan(GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
+                                            identity_guidance_scale, seed, face_index, fps, negative_prompt))
+        check_memory(plan, str(self._execution_device))
+        opt = plan.options
         geometry = self.family.geometry(self.vae, self.transformer)
-        geometry.check(opt["num_frames"], opt["height"], opt["width"])
         device = self._execution_device
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
@@ -374,6 +383,8 @@ class IDVideoPipeline(DiffusionPipeline):
 
         video = self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
         frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
+        if output_type == "stream":
+            return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=opt["fps"])
         return VideoOutput(frames=frames, fps=opt["fps"])
 
 

@@ -12,7 +12,7 @@ the photo only once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -141,14 +141,21 @@ class PortraitRenderer:
     ) -> np.ndarray:
         """track: T frames of controls -> (T, H, W, 3) uint8 RGB video; progress(done, total)
         is called after each frame; frame i is rendered at t = i / fps."""
+        frames = np.empty((len(track),) + self.size + (3,), dtype=np.uint8)
+        for i, frame in enumerate(self.iter_frames(track, progress, fps)):
+            frames[i] = frame
+        return frames
+
+    def iter_frames(
+        self, track: ControlTrack, progress: Callable[[int, int], None] | None = None, fps: float = 8.0
+    ) -> Iterator[np.ndarray]:
+        """As :meth:`render_track`, one (H, W, 3) frame at a time, drawn when asked for."""
         if not isinstance(track, ControlTrack):
             track = ControlTrack(np.asarray(track))
-        frames = np.empty((len(track),) + self.size + (3,), dtype=np.uint8)
         for i, controls in enumerate(track):
-            frames[i] = self.render(controls, t=i / fps)
+            yield self.render(controls, t=i / fps)
             if progress is not None:
                 progress(i + 1, len(track))
-        return frames
 
     def face_box(self, controls: FrameControls | None = None) -> np.ndarray:
         """(4,) x, y, w, h in output pixels of the face mesh's bounding box in the frame that

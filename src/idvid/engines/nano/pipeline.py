@@ -13,18 +13,20 @@ prompt's scene words pick a procedural background and its light.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from idvid.data.motion_actions import CLIP_SECONDS, head_sway
+from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory, check_prompt
 from idvid.errors import GenerationError, ModelFileError
 from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
 from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir
-from idvid.pipelines.output import VideoOutput
+from idvid.pipelines.output import FrameStream, VideoOutput
 from idvid.render.controls import ControlTrack
 from idvid.render.scene_text import scene_from_text
 
@@ -33,6 +35,14 @@ logger = logging.getLogger("idvid")
 # 6 s of motion (the motion model's span) at 12 fps.
 DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
 MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
+# Accepted for the common engine interface, unused here: identity is the photo itself, and
+# the motion model has no negative prompt.
+# Memory model of nano_memory (bytes), from measured peaks.
+NANO_BASE_BYTES = 900 * 2**20
+RENDER_BYTES_PER_PIXEL = 60
+ENCODER_BYTES_PER_PIXEL = 3
+X264_FRAMES_IN_FLIGHT = 50
+IGNORED_OPTIONS = {"negative_prompt": "--negative-prompt", "identity_guidance_scale": "--id-guidance"}
 
 FaceInput = str | Path | np.ndarray | FaceObservation
 
@@ -54,6 +64,23 @@ class NanoPipeline:
     def recognizes(cls, path: Path) -> bool:
         """Whether ``path`` is a directory this engine loads."""
         return (path / INDEX_FILE).is_file()
+
+    @classmethod
+    def plan(cls, model: str | Path, options: GenerationOptions) -> GenerationPlan:
+        """The request's frames, size and fps (defaults filled in), checked, and its memory."""
+        given = dict(num_frames=options.num_frames, height=options.height, width=options.width, fps=options.fps)
+        opt = {k: v if v is not None else DEFAULTS[k] for k, v in given.items()}
+        if not 2 <= opt["num_frames"] <= MAX_FRAMES:
+            raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")
+        for side in ("height", "width"):
+            value = opt[side]
+            if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
+                nearest = min(max(value + value % 2, MIN_SIZE), MAX_SIZE)
+                raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
+                                      f"(got {value}; nearest valid: {nearest})")
+        ignored = tuple(name for name in options.given() if name in IGNORED_OPTIONS)
+        memory = nano_memory(opt["num_frames"], opt["height"], opt["width"])
+        return GenerationPlan(opt, memory, ignored, nano_memory)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "nano") -> NanoPipeline:
@@ -97,42 +124,56 @@ class NanoPipeline:
         identity_guidance_scale: float | None = None,
         seed: int | None = None,
         face_index: int | None = None,
-        fps: int | None = None,
+        fps: float | None = None,
+        output_type: str = "np",
         callback_on_step_end: Callable[[int, int], None] | None = None,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
         ``negative_prompt`` and ``identity_guidance_scale`` are accepted for a common engine
-        interface and ignored: identity is exact here, and motion has no negative prompt.
-        ``num_inference_steps`` and ``guidance_scale`` are the motion model's. Returns
-        VideoOutput with frames (T, H, W, 3) uint8.
+        interface and not used (a warning says so when they are set). ``num_inference_steps``
+        and ``guidance_scale`` are the motion model's. ``output_type``: "np" gives frames
+        (T, H, W, 3) uint8; "stream" a FrameStream that draws each frame as it is read, so a
+        long video is never held whole.
         """
         from idvid.render import Portrait, PortraitRenderer
 
         # 1. Check the options before any heavy work.
-        if not prompt or not prompt.strip():
-            raise GenerationError("the prompt is empty; describe what should happen in the video")
-        opt = self._options(num_frames, height, width, fps)
-        seed = 0 if seed is None else int(seed)
+        check_prompt(prompt)
+        if output_type not in ("np", "stream"):
+            raise GenerationError(f"output_type must be 'np' or 'stream', got {output_type!r}")
+        options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
+                                    identity_guidance_scale, seed, face_index, fps, negative_prompt)
+        plan = self.plan("nano", options)
+        check_memory(plan)
+        for name in plan.ignored:
+            logger.warning("nano does not use %s; it is ignored", IGNORED_OPTIONS[name])
+        opt = plan.options
+        seed = seed or 0
         # 2. The person: the most frontal, sharpest reference is the texture.
         photos = as_face_list(faces)
         observations = self.face_analyzer.references(photos, face_index)
         best = max(range(len(observations)), key=lambda i: _texture_score(observations[i]))
         portrait = Portrait.from_observation(self._image(photos[best], observations[best]), observations[best])
         pose = observations[best].pose
-        # 3. Text -> motion and scene; then draw every frame.
+        # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
         scene = scene_from_text(prompt)
-        steps = self.motion.defaults["num_inference_steps"] if num_inference_steps is None else int(num_inference_steps)
-        with tqdm(total=steps + opt["num_frames"], desc="nano", unit="step", **self._progress_config) as bar:
-            def advance(done: int, total: int) -> None:
-                bar.update(1)
-                if callback_on_step_end is not None:
-                    callback_on_step_end(bar.n, bar.total)
+        steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
+        bar = tqdm(total=steps + opt["num_frames"], desc="nano", unit="step", **self._progress_config)
 
+        def advance(done: int, total: int) -> None:
+            bar.update(1)
+            if callback_on_step_end is not None:
+                callback_on_step_end(bar.n, bar.total)
+
+        with _closed_on_error(bar):
             track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
-            frames = renderer.render_track(track, progress=advance, fps=opt["fps"])
-        return VideoOutput(frames=frames, fps=opt["fps"])
+        frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)
+        if output_type == "stream":
+            shape = (opt["num_frames"], opt["height"], opt["width"], 3)
+            return VideoOutput(frames=FrameStream(shape, frames), fps=opt["fps"])
+        return VideoOutput(frames=np.stack(list(frames)), fps=opt["fps"])
 
     def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, progress=None) -> ControlTrack:
@@ -149,21 +190,6 @@ class NanoPipeline:
         values[:, :3] += head_sway(np.random.default_rng(seed), times)
         return ControlTrack(values)
 
-    def _options(self, num_frames, height, width, fps) -> dict:
-        given = dict(num_frames=num_frames, height=height, width=width, fps=fps)
-        opt = {k: int(v if v is not None else self.generation_defaults[k]) for k, v in given.items()}
-        if not 2 <= opt["num_frames"] <= MAX_FRAMES:
-            raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")
-        for side in ("height", "width"):
-            value = opt[side]
-            if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
-                nearest = min(max(value + value % 2, MIN_SIZE), MAX_SIZE)
-                raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
-                                      f"(got {value}; nearest valid: {nearest})")
-        if opt["fps"] < 1:
-            raise GenerationError(f"fps must be at least 1 (got {opt['fps']})")
-        return opt
-
     @staticmethod
     def _image(photo: FaceInput, observation: FaceObservation) -> np.ndarray:
         """The photo's pixels (the renderer needs them, not just the analysis)."""
@@ -179,3 +205,33 @@ def _texture_score(observation: FaceObservation) -> float:
     """Higher for sharp, large, frontal faces: the best view to re-pose."""
     pose = observation.pose
     return observation.quality - (abs(pose.yaw) + abs(pose.pitch)) / 90.0
+
+
+def nano_memory(num_frames: int, height: int, width: int) -> int:
+    """Estimated peak bytes of a nano generation streamed to the encoder.
+
+    Calibrated on measured peaks (see the README's bad-input section): the loaded models and
+    libraries, the renderer's per-pixel working set, and the frames x264 keeps in flight (up
+    to ~50 for its lookahead and B-frames, in YUV 4:2:0 with its own copies). ``num_frames``
+    only matters up to that window: the video is never held whole.
+    """
+    pixels = height * width
+    in_flight = min(num_frames, X264_FRAMES_IN_FLIGHT)
+    return int(NANO_BASE_BYTES + RENDER_BYTES_PER_PIXEL * pixels + ENCODER_BYTES_PER_PIXEL * in_flight * pixels)
+
+
+@contextmanager
+def _closed_on_error(bar) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        bar.close()
+        raise
+
+
+def _closing(frames: Iterator[np.ndarray], bar) -> Iterator[np.ndarray]:
+    """``frames``, closing the progress bar when they end or the reader stops early."""
+    try:
+        yield from frames
+    finally:
+        bar.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from idvid.eval.registry import Metric, register_metric
 
-NAN = float("nan")
-
 
 @register_metric
 class TemporalFlicker(Metric):
@@ -16,7 +14,7 @@ class TemporalFlicker(Metric):
     difference between frame t+1 and the warped frame t over RGB channels and the pixels
     whose flow lands inside frame t, with pixel values in [0, 1].
     ``temporal_flicker`` = mean_t e_t. 0 for a still video or pure, well-tracked motion;
-    brightness flicker, popping details and texture boiling raise it. NaN for one frame.
+    brightness flicker, popping details and texture boiling raise it.
     """
 
     name = "temporal_flicker"
@@ -26,8 +24,5 @@ class TemporalFlicker(Metric):
 
     def compute(self, ctx):
         stats = ctx.flow()
-        if stats is None:
-            ctx.note(self.name, "a one-frame video has no frame pairs")
-            return {"temporal_flicker": NAN}
         ctx.add_series("flicker", range(len(stats.flicker)), stats.flicker)
         return {"temporal_flicker": float(stats.flicker.mean())}

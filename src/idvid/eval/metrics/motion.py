@@ -41,7 +41,7 @@ class MotionAmplitude(Metric):
     (medium preset) on the grey frames, area-downscaled so the longer side is <= 512 px;
     m_t = mean over pixels of |flow| / diagonal (both at that resolution).
     ``motion_amplitude`` = mean_t m_t. 0 for a still video; a uniform shift of k px per frame
-    gives about k / diagonal. NaN for a one-frame video.
+    gives about k / diagonal.
     """
 
     name = "motion_amplitude"
@@ -51,9 +51,6 @@ class MotionAmplitude(Metric):
 
     def compute(self, ctx):
         stats = ctx.flow()
-        if stats is None:
-            ctx.note(self.name, "a one-frame video has no motion")
-            return {"motion_amplitude": NAN}
         ctx.add_series("motion", range(len(stats.motion)), stats.motion)
         return {"motion_amplitude": float(stats.motion.mean())}
 

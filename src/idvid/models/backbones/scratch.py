@@ -31,9 +31,10 @@ TRANSFORMER = dict(patch_size=(1, 2, 2), num_attention_heads=4, attention_head_d
 PIXEL_FACTOR = 8
 
 
-def pixel_small_components() -> dict:
+def pixel_small_components(with_text_encoder: bool = True) -> dict:
     """Random components of the ``pixel-small`` preset (the text encoder is pretrained and frozen),
-    and its text length (MiniLM reads 64 word pieces)."""
+    and its text length (MiniLM reads 64 word pieces). Without the text encoder (and its
+    tokenizer): what a memory plan builds on the meta device, where MiniLM cannot load."""
     from diffusers import UniPCMultistepScheduler, WanTransformer3DModel
 
     from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder
@@ -41,8 +42,10 @@ def pixel_small_components() -> dict:
 
     vae = PixelShuffleAutoencoder(scale_factor_spatial=PIXEL_FACTOR, z_dim=3 * PIXEL_FACTOR**2)
     transformer = WanTransformer3DModel(in_channels=vae.config.z_dim, out_channels=vae.config.z_dim, **TRANSFORMER)
-    tokenizer, shared = _load_minilm(resolve_text_encoder_dir())
-    text_encoder = copy.deepcopy(shared)  # the loader caches one per process; training may cast this one
+    tokenizer, text_encoder = None, None
+    if with_text_encoder:
+        tokenizer, shared = _load_minilm(resolve_text_encoder_dir())
+        text_encoder = copy.deepcopy(shared)  # the loader caches one per process; training may cast this one
     face_encoder = FaceKnowledgeEncoder(**FACE_ENCODER)
     id_adapter = IdentityInjector.for_transformer(transformer, identity_dim=face_encoder.config.hidden_dim,
                                                   inner_dim=128, num_heads=4)

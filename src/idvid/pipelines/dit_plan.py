@@ -1,0 +1,176 @@
+"""What a DiT model can make and what a request costs, read from configs alone.
+
+``plan`` builds the transformer and VAE on the meta device (no weights, no memory) from a
+built-in preset's code or a directory's ``config.json`` files, so frame and size grids,
+defaults and a memory estimate are known before a single weight loads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.errors import GenerationError, ModelFileError
+from idvid.models.backbones import VideoGeometry, family_of
+from idvid.pipelines.guidance import guidance_rows
+from idvid.pipelines.model_dir import check_model_dir
+from idvid.presets import FAMILY_DEFAULTS, PRESETS, get_preset, resolve_preset_dir
+
+# Process memory before any model: Python, torch, diffusers, the face stack (measured 0.9-1.1 GB).
+BASE_BYTES = 1024 * 2**20
+# Live float32 tensors per token and channel in one transformer block (hidden, q, k, v,
+# attention output, residual, norms); the feed-forward adds 2 per token and hidden unit.
+BLOCK_TENSORS = 8
+OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "identity_guidance_scale", "fps")
+
+
+@dataclass(frozen=True)
+class DitSpec:
+    """The facts a plan needs: grid, defaults, weight bytes and the widths that set activations."""
+
+    geometry: VideoGeometry
+    defaults: dict
+    weight_bytes: int
+    latent_channels: int
+    patch: int  # transformer's spatial patch size
+    width: int  # transformer's hidden width
+    ffn: int  # transformer's feed-forward width
+    decoder_floats: int  # live float32 values per pixel and frame in the VAE decoder's full-resolution stage
+    decode_frames: int  # pixel frames the VAE decoder works on at once
+    max_positions: int | None  # patches per axis the transformer's position table covers (Wan's RoPE)
+
+    def check_positions(self, num_frames: int, height: int, width: int) -> None:
+        """GenerationError when a request has more patches along an axis than positions exist."""
+        if self.max_positions is None:
+            return
+        g, limit = self.geometry, self.max_positions
+        spatial_limit = limit * self.patch * g.spatial
+        if g.latent_frames(num_frames) > limit:
+            raise GenerationError(f"frames must be at most {(limit - 1) * g.temporal + 1} for this model "
+                                  f"(got {num_frames})")
+        for name, value in (("height", height), ("width", width)):
+            if value > spatial_limit:
+                raise GenerationError(f"{name} must be at most {spatial_limit} for this model (got {value})")
+
+    def memory(self, num_frames: int, height: int, width: int, rows: int) -> int:
+        """Estimated peak bytes of one generation with ``rows`` guidance rows per step."""
+        latent_frames = self.geometry.latent_frames(num_frames)
+        h, w = height // self.geometry.spatial, width // self.geometry.spatial
+        tokens = latent_frames * (h // self.patch) * (w // self.patch)
+        denoise = rows * tokens * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
+        latents = 4 * rows * self.latent_channels * latent_frames * h * w * 4
+        pixels = height * width
+        decode = (self.decoder_floats * min(num_frames, self.decode_frames) * pixels * 4
+                  + 2 * 3 * num_frames * pixels * 4  # the decoded video, and its float copy in to_uint8
+                  + 3 * num_frames * pixels)  # the uint8 frames
+        return BASE_BYTES + self.weight_bytes + latents + max(denoise, decode)
+
+
+def plan(model: str, options: GenerationOptions) -> GenerationPlan:
+    """Resolve ``options`` against ``model``'s defaults and grid; estimate its memory."""
+    return plan_for_spec(dit_spec(model), options)
+
+
+def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
+    """As :func:`plan`, for a spec at hand (a loaded pipeline's)."""
+    opt = {k: getattr(options, k) if getattr(options, k) is not None else spec.defaults.get(k) for k in OPTIONS}
+    missing = [k for k, v in opt.items() if v is None]
+    if missing:
+        raise GenerationError(f"this model has no default for {', '.join(missing)}; pass a value")
+    options_with_defaults = GenerationOptions(**opt)  # a saved default may be out of range too
+    spec.geometry.check(opt["num_frames"], opt["height"], opt["width"])
+    spec.check_positions(opt["num_frames"], opt["height"], opt["width"])
+    rows = len(guidance_rows(options_with_defaults.guidance_scale, options_with_defaults.identity_guidance_scale))
+
+    def estimate(num_frames: int, height: int, width: int) -> int:
+        return spec.memory(num_frames, height, width, rows)
+
+    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), (), estimate,
+                          frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
+
+
+def dit_spec(model: str) -> DitSpec:
+    """The spec of a preset name or a model directory, without loading weights."""
+    if model in PRESETS and not Path(model).is_dir():
+        preset = get_preset(model)
+        if preset.repo_id is None:
+            return _builtin_spec(preset)
+        path, how = resolve_preset_dir(preset)
+        if path is None:
+            raise ModelFileError(f"model {model!r} is {how}")
+        return _directory_spec(path, preset.defaults)
+    return _directory_spec(Path(model).expanduser(), None)
+
+
+def _builtin_spec(preset) -> DitSpec:
+    from accelerate import init_empty_weights
+
+    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+
+    with init_empty_weights():
+        components = IDVideoPipeline.builtin_components(preset, with_text_encoder=False)
+    weights = module_bytes(components.values())
+    return spec_of(components["transformer"], components["vae"], preset.defaults, weights)
+
+
+def _directory_spec(path: Path, defaults: dict | None) -> DitSpec:
+    from accelerate import init_empty_weights
+
+    index = check_model_dir(path)
+    with init_empty_weights():
+        transformer, vae = (_from_config(path, name, index[name]) for name in ("transformer", "vae"))
+    if "face_encoder" in index:  # a saved idvid pipeline keeps its own defaults
+        defaults = index.get("generation_defaults") or defaults
+    family = family_of(transformer)
+    weights = sum(f.stat().st_size for f in path.glob("*/*.safetensors"))
+    return spec_of(transformer, vae, defaults or FAMILY_DEFAULTS[family.name], weights)
+
+
+def _from_config(path: Path, name: str, entry: list):
+    library, class_name = entry
+    try:
+        cls = getattr(import_module(library), class_name)
+        config = json.loads((path / name / "config.json").read_text())
+    except (ImportError, AttributeError, OSError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"cannot read {path / name}: {err}") from None
+    return cls.from_config(config)
+
+
+def spec_of(transformer, vae, defaults: dict, weight_bytes: int) -> DitSpec:
+    """The spec of a transformer and VAE (real or on the meta device)."""
+    family = family_of(transformer)
+    config = transformer.config
+    patch = config.patch_size if isinstance(config.patch_size, int) else config.patch_size[-1]
+    width = config.num_attention_heads * config.attention_head_dim
+    geometry = family.geometry(vae, transformer)
+    decoder_floats, decode_frames = _decoder_cost(vae.config, geometry.temporal)
+    return DitSpec(
+        geometry=geometry, defaults=dict(defaults), weight_bytes=weight_bytes,
+        latent_channels=family.latent_channels(vae), patch=patch, width=width,
+        ffn=config.get("ffn_dim", 4 * width), decoder_floats=decoder_floats, decode_frames=decode_frames,
+        max_positions=config.get("rope_max_seq_len"),
+    )
+
+
+def _decoder_cost(config, temporal: int) -> tuple[int, int]:
+    """(live floats per pixel and frame, frames decoded at once) of a VAE's full-resolution stage,
+    fitted to peaks measured on the tiny models (benchmarks/memory_estimate.py)."""
+    if "base_dim" in config:  # AutoencoderKLWan: causal, one latent frame at a time
+        return 5 * config.base_dim * config.dim_mult[0], 2 * temporal
+    if "block_out_channels" in config:  # AutoencoderKLCogVideoX: batches of latent frames
+        return 10 * config.block_out_channels[0], 4 * temporal
+    return 3, 1  # pixel shuffle: no network
+
+
+def module_bytes(components) -> int:
+    """Bytes of the parameters and buffers of the torch modules among ``components``."""
+    import torch
+
+    modules = [m for m in components if isinstance(m, torch.nn.Module)]
+    return sum(t.numel() * t.element_size() for m in modules for t in (*m.parameters(), *m.buffers()))
+
+
+__all__ = ["DitSpec", "dit_spec", "plan", "plan_for_spec", "spec_of"]

@@ -72,3 +72,13 @@ def cpu_burner():
     yield burner
     burner.kill()
     burner.wait()
+
+
+@pytest.fixture
+def group_photo(tmp_path, side_by_side) -> Path:
+    """Two faces of about the same size, side by side: no face is clearly the main one."""
+    from PIL import Image
+
+    path = tmp_path / "two.png"
+    Image.fromarray(side_by_side).save(path)
+    return path

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from cli_helpers import error_line, run_cli
 from PIL import Image
 
 from idvid.cli import main
@@ -14,21 +15,8 @@ from idvid.video import read_video
 TINY = ["--model", "tiny", "--frames", "9", "--height", "32", "--width", "32", "--steps", "1"]
 
 
-def _run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _error_line(stderr: str) -> str:
-    """The one error line; other stderr lines are progress notes."""
-    errors = [line for line in stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1, stderr
-    return errors[0]
-
-
 def _generate(capsys, face, out, *extra, prompt="a person turns left and smiles"):
-    return _run(capsys, "generate", "--face", face, "--prompt", prompt, "--out", out, *TINY, *extra)
+    return run_cli(capsys, "generate", "--face", face, "--prompt", prompt, "--out", out, *TINY, *extra)
 
 
 def test_generate_writes_an_mp4_with_the_requested_frames_and_size(capsys, tmp_path, astronaut_path):
@@ -57,13 +45,6 @@ def test_several_photos_of_one_person_form_a_reference_set(capsys, tmp_path, ast
     out = tmp_path / "video.mp4"
     code, _, err = _generate(capsys, astronaut_path, out, "--face", mirrored)
     assert code == 0, err
-
-
-@pytest.fixture
-def group_photo(tmp_path, side_by_side):
-    path = tmp_path / "two.png"
-    Image.fromarray(side_by_side).save(path)
-    return path
 
 
 def _bad_inputs(tmp_path, astronaut_path, group_photo):
@@ -101,7 +82,7 @@ def test_bad_photos_give_one_line_and_no_output(capsys, tmp_path, astronaut_path
     out = tmp_path / "out" / "video.mp4"
     code, _, err = _generate(capsys, photo, out)
     assert code == 1
-    assert _error_line(err).startswith("error: ") and fragment in _error_line(err), err
+    assert error_line(err).startswith("error: ") and fragment in error_line(err), err
     assert "Traceback" not in err
     assert not out.exists()
 
@@ -124,7 +105,7 @@ def test_photos_of_different_people_are_refused(capsys, tmp_path, astronaut_path
 )
 def test_bad_options_are_one_line_errors(capsys, tmp_path, astronaut_path, extra, fragment):
     code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", *extra)
-    assert code == 1 and fragment in _error_line(err), err
+    assert code == 1 and fragment in error_line(err), err
 
 
 def test_empty_prompt(capsys, tmp_path, astronaut_path):
@@ -157,14 +138,14 @@ def test_debug_shows_the_traceback(tmp_path, astronaut_path):
 
 def test_faces_lists_faces_and_writes_a_preview(capsys, tmp_path, group_photo):
     preview = tmp_path / "preview.png"
-    code, out, err = _run(capsys, "faces", group_photo, "--face-index", "0", "--preview", preview)
+    code, out, err = run_cli(capsys, "faces", group_photo, "--face-index", "0", "--preview", preview)
     assert code == 0, err
     assert "2 face(s)" in out and "[0] box" in out and "[1] box" in out and "using [0]" in out
     assert Image.open(preview).size == (512, 256)
 
 
 def test_info_lists_presets_and_where_they_resolve(capsys):
-    code, out, _ = _run(capsys, "info")
+    code, out, _ = run_cli(capsys, "info")
     assert code == 0
     assert "tiny" in out and "wan2.1-1.3b" in out and "IDVID_MODEL_WAN2_1_1_3B" in out
     assert "diffusers" in out and "device: " in out
@@ -182,7 +163,7 @@ def test_eval_scores_a_video_as_json(capsys, tmp_path, astronaut, astronaut_path
     from idvid.video import write_video
 
     video = write_video(np.repeat(astronaut[None], 8, axis=0), tmp_path / "still.mp4", fps=8)
-    code, out, err = _run(capsys, "eval", video, "--face", astronaut_path, "--metrics", "facesim,motion_amplitude",
+    code, out, err = run_cli(capsys, "eval", video, "--face", astronaut_path, "--metrics", "facesim,motion_amplitude",
                           "--json")
     assert code == 0, err
     values = json.loads(out)["values"]
@@ -192,8 +173,8 @@ def test_eval_scores_a_video_as_json(capsys, tmp_path, astronaut, astronaut_path
 def test_eval_of_an_unreadable_video_is_one_line(capsys, tmp_path, astronaut_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 100)
-    code, _, err = _run(capsys, "eval", bad, "--face", astronaut_path)
-    assert code == 1 and "bad.mp4" in _error_line(err)
+    code, _, err = run_cli(capsys, "eval", bad, "--face", astronaut_path)
+    assert code == 1 and "bad.mp4" in error_line(err)
 
 
 @pytest.mark.parametrize("device, fragment", [("foo", "unknown device 'foo'"), ("cuda:0", "no CUDA GPU")])
@@ -201,12 +182,12 @@ def test_bad_device_is_one_line(capsys, tmp_path, astronaut_path, device, fragme
     if device.startswith("cuda") and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     code, _, err = _generate(capsys, astronaut_path, tmp_path / "v.mp4", "--device", device)
-    assert code == 1 and fragment in _error_line(err)
+    assert code == 1 and fragment in error_line(err)
 
 
 def test_eval_with_an_unknown_metric_is_one_line(capsys, tmp_path, astronaut, astronaut_path):
     from idvid.video import write_video
 
     video = write_video(np.repeat(astronaut[None], 2, axis=0), tmp_path / "v.mp4", fps=8)
-    code, _, err = _run(capsys, "eval", video, "--face", astronaut_path, "--metrics", "nope")
-    assert code == 1 and "unknown metric 'nope'" in _error_line(err)
+    code, _, err = run_cli(capsys, "eval", video, "--face", astronaut_path, "--metrics", "nope")
+    assert code == 1 and "unknown metric 'nope'" in error_line(err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -363,9 +364,24 @@ COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "ben
             "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train}
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so it stops exactly as on Ctrl-C: every
+    temporary output is removed on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
         COMMANDS[args.command](args)
     except IdvidError as err:
@@ -373,9 +389,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        signum = getattr(stop, "signum", signal.SIGINT)
+        print(f"stopped by {signal.Signals(signum).name}; nothing half-written was kept", file=sys.stderr)
+        return 128 + signum
     return 0
 
 

@@ -1,0 +1,118 @@
+"""Every bad value a user can type into `idvid generate` is one error line before any model
+loads; odd but valid values work; signals clean up; nothing an engine ignores goes unsaid."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cli_helpers import error_line, run_cli
+
+import idvid.engines
+import idvid.engines.request
+from idvid.engines import GenerationOptions, plan_generation
+from idvid.video import read_video
+
+TINY = ["--model", "tiny", "--frames", "9", "--height", "32", "--width", "32", "--steps", "1"]
+
+
+@pytest.fixture
+def no_model_loads(monkeypatch):
+    """Fails the test if generate gets as far as loading a model."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded before the request was checked")
+
+    monkeypatch.setattr(idvid.engines, "load_engine", refuse)
+
+
+def _refused(capsys, tmp_path, face, *argv, out=None) -> str:
+    out = out or tmp_path / "video.mp4"
+    code, _, err = run_cli(capsys, "generate", "--face", face, "--prompt", "a woman nods", "--out", out, *argv)
+    assert code == 1 and "Traceback" not in err
+    assert not os.path.lexists(out) or out.is_symlink()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files
+    return error_line(err)
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--seed", "-1"], "seed must be from 0 to 18446744073709551615 (got -1)"),
+    (["--seed", "99999999999999999999"], "seed must be from 0"),
+    (["--guidance", "nan"], "guidance must be a finite number"),
+    (["--guidance", "1e9"], "guidance must be from 0 to 20"),
+    (["--id-guidance", "inf"], "identity guidance must be a finite number"),
+    (["--fps", "100000"], "fps must be from 1 to 120"),
+    (["--fps", "0.5"], "fps must be from 1 to 120"),
+    (["--steps", "1001"], "steps must be from 1 to 1000"),
+    (["--frames", "0"], "frames must be at least 1"),
+    (["--face-index", "-1"], "face index must be at least 0"),
+    (["--frames", "1001"], "frames must be between 2 and 1000"),
+    (["--width", "4000"], "width must be even and between 64 and 2048"),
+    (["--model", "tiny", "--frames", "100001"], "frames must be at most 253 for this model"),
+    (["--model", "tiny", "--width", "100000", "--height", "100000"], "height must be at most 1024"),
+    (["--model", "tiny", "--frames", "18"], "nearest valid: 17 or 21"),
+    (["--model", "tiny-cogvideox", "--width", "20480", "--height", "20480"], "this video needs about"),
+])
+def test_bad_values_are_refused_before_any_model_loads(capsys, tmp_path, astronaut_path, no_model_loads,
+                                                       argv, fragment):
+    assert fragment in _refused(capsys, tmp_path, astronaut_path, *argv)
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(capsys, tmp_path, astronaut_path,
+                                                                    no_model_loads):
+    (tmp_path / "file").write_text("x")
+    dangling = tmp_path / "dangling.mp4"
+    dangling.symlink_to(tmp_path / "gone" / "target.mp4")
+    assert "file is a file, not a folder" in _refused(capsys, tmp_path, astronaut_path,
+                                                      out=tmp_path / "file" / "v.mp4")
+    assert "which does not exist" in _refused(capsys, tmp_path, astronaut_path, out=dangling)
+    assert "cannot write in /proc" in _refused(capsys, tmp_path, astronaut_path, out=Path("/proc/v.mp4"))
+
+
+@pytest.mark.parametrize("free_gib", [2.0, 1.6])
+def test_a_request_over_free_memory_says_what_fits_and_that_fits(capsys, tmp_path, astronaut_path, monkeypatch,
+                                                                 no_model_loads, free_gib):
+    """With 2 GiB free fewer frames fit; with 1.6 GiB not even 9 frames do, so a smaller size is
+    offered. Either way the offer is itself a request that passes."""
+    monkeypatch.setattr(idvid.engines.request, "available_memory", lambda device=None: int(free_gib * 2**30))
+    line = _refused(capsys, tmp_path, astronaut_path, "--model", "tiny-cogvideox", "--height", "512",
+                    "--width", "512", "--frames", "97")
+    assert f"{free_gib:.1f} GiB free" in line, line
+    if "at most" in line:
+        frames, height, width = int(line.split("at most ")[1].split()[0]), 512, 512
+    else:
+        frames = 97
+        width, height = (int(v) for v in line.split("fit at up to ")[1].split("x"))
+    assert frames * height * width < 97 * 512 * 512
+    plan_generation("tiny-cogvideox", GenerationOptions(num_frames=frames, height=height, width=width))
+
+
+def test_fractional_fps_is_kept(capsys, tmp_path, astronaut_path):
+    out = tmp_path / "v.mp4"
+    code, stdout, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "a woman nods",
+                                "--out", out, *TINY, "--fps", "29.97")
+    assert code == 0, err
+    assert "29.97 fps" in stdout
+    assert read_video(out).fps == pytest.approx(29.97, abs=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_while_writing_leaves_nothing(tmp_path, astronaut_path, stop):
+    out = tmp_path / "long.mp4"
+    command = [sys.executable, "-m", "idvid.cli", "generate", "--face", str(astronaut_path), "--prompt",
+               "a woman nods", "--out", str(out), "--frames", "1000", "--height", "512", "--width", "512"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".long.mp4.part-*")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".long.mp4.part-*")), "the video never started encoding"
+    time.sleep(0.5)  # well into the encoding
+    process.send_signal(stop)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop, err
+    assert f"stopped by {stop.name}" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -116,3 +116,31 @@ def test_a_signal_while_writing_leaves_nothing(tmp_path, astronaut_path, stop):
     assert process.returncode == 128 + stop, err
     assert f"stopped by {stop.name}" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_faces_on_a_group_photo_lists_and_previews_every_face(capsys, tmp_path, group_photo):
+    preview = tmp_path / "faces.png"
+    code, out, err = run_cli(capsys, "faces", group_photo, "--preview", preview)
+    assert code == 0, err
+    assert "[0] box" in out and "[1] box" in out and "none chosen" in out and "--face-index 0..1" in out
+    from PIL import Image
+
+    assert Image.open(preview).size == (512, 256)
+    for index in (0, 1):
+        code, out, err = run_cli(capsys, "faces", group_photo, "--face-index", index)
+        assert code == 0 and f"using [{index}]" in out, err
+
+
+def test_faces_on_a_thin_strip_finds_no_face(capsys, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    strip = tmp_path / "strip.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 4000, 3), dtype=np.uint8)).save(strip)
+    code, _, err = run_cli(capsys, "faces", strip)
+    assert code == 1 and error_line(err) == f"error: no face found in {strip}"
+
+
+def test_eval_refuses_a_still_photo(capsys, astronaut_path):
+    code, _, err = run_cli(capsys, "eval", astronaut_path, "--face", astronaut_path)
+    assert code == 1 and "is not a video: it has 1 frame" in error_line(err)

@@ -80,7 +80,7 @@ def test_runs_with_a_tiny_local_clip(tiny_clip, clip_models, frames, astronaut_o
         out = model(**inputs)
         expected = (out.logits_per_image[:, 0] / model.logit_scale.exp() * 100).numpy()
     np.testing.assert_allclose(per_frame, expected, rtol=1e-4, atol=1e-4)
-    assert np.all(np.abs(per_frame) <= 100.0)
+    assert np.ptp(per_frame) > 0  # each frame is scored on its own pixels
 
 
 def test_long_prompts_are_truncated_to_77_tokens(clip_models, frames, astronaut_obs):

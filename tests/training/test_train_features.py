@@ -53,13 +53,27 @@ def _adapter_gradient(trainer, batch):
     return terms, trainer.pipe.id_adapter.attns[0].to_out.weight.grad.clone()
 
 
-def test_identity_loss_is_measured_on_ground_truth_faces_and_trains_the_adapter(store, tmp_path):
+def _against_flipped_references(trainer, batch, monkeypatch) -> tuple[float, float]:
+    """The identity loss as trained, and with the loss's references negated (nothing else changed):
+    1 - cos against the references becomes 1 + cos, so the two must add up to 2 exactly."""
+    import idvid.training.identity_loss as identity_loss
+
+    loss = float(trainer.micro_step(batch, micro=0, scale=1.0)["identity_loss"])
+    original = identity_loss.reference_embeddings
+    monkeypatch.setattr(identity_loss, "reference_embeddings", lambda b: -original(b))
+    flipped = float(trainer.micro_step(batch, micro=0, scale=1.0)["identity_loss"])
+    monkeypatch.undo()
+    return loss, flipped
+
+
+def test_identity_loss_is_measured_on_ground_truth_faces_and_trains_the_adapter(store, tmp_path, monkeypatch):
     pytest.importorskip("onnx")
     trainer = Trainer(_config(store, identity_loss={"weight": 1.0, "max_sigma": 1.0}), tmp_path)
     batch = trainer.batch(0)
     terms, with_identity = _adapter_gradient(trainer, batch)
-    # 1 - cos is in [0, 2]; 0 would mean no ground-truth face was found (nothing measured)
-    assert 0.0 < terms["identity_loss"] <= 2.0
+    loss, flipped = _against_flipped_references(trainer, batch, monkeypatch)
+    # 0 for both would mean no ground-truth face was found (nothing measured)
+    assert loss == pytest.approx(float(terms["identity_loss"]), abs=1e-6) and loss + flipped == pytest.approx(2.0)
     assert terms["loss"] == pytest.approx(terms["diffusion_loss"] + terms["identity_loss"], rel=1e-5)
     trainer.config.identity_loss.weight = 0.0
     _, without = _adapter_gradient(trainer, batch)
@@ -80,7 +94,7 @@ def test_validation_samples_held_out_identities_and_logs_scores(store, tmp_path)
     assert list((tmp_path / "logs").glob("events.out.tfevents.*"))  # TensorBoard got the run
 
 
-def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_path):
+def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_path, monkeypatch):
     from idvid.data.cache_latents import cache_latents
 
     root = make_store(tmp_path / "clips", identities=2, heldout_fraction=0.0)  # its own: the cache is written into it
@@ -93,7 +107,8 @@ def test_training_reads_the_latent_cache_when_one_was_made_for_its_model(tmp_pat
     assert "video" not in batch and batch["latents"].shape[1:] == (192, 9, 8, 8)  # no mp4 decoded
     assert torch.equal(trainer.encode(batch, generators=[])["latents"], batch["latents"])
     terms = trainer.micro_step(batch, micro=0, scale=1.0)
-    assert terms["diffusion_loss"] > 0 and 0.0 < terms["identity_loss"] <= 2.0  # faces found in decoded latents
+    loss, flipped = _against_flipped_references(trainer, batch, monkeypatch)
+    assert terms["diffusion_loss"] > 0 and loss + flipped == pytest.approx(2.0)  # faces found in decoded latents
     # another frame count is another cache: that run encodes videos itself
     other = Trainer(from_dict({**values, "data": {"root": str(root), "num_frames": 5}}), tmp_path / "other")
     assert "video" in other.batch(0)

@@ -92,3 +92,18 @@ def test_idle_prompts_sway_instead_of_freezing(nano, astronaut_obs):
 def test_zero_motion_steps_are_refused_not_replaced(nano, astronaut_path):
     with pytest.raises(GenerationError, match="steps must be from 1 to 1000"):
         nano(prompt="a person nods", faces=[astronaut_path], **{**FAST, "num_inference_steps": 0})
+
+
+def test_a_stream_draws_each_frame_when_read_and_equals_the_array(nano, astronaut_path):
+    """Streamed to the encoder, a long video is never held whole: frame i is drawn when read."""
+    calls = []
+    kwargs = dict(prompt="a person smiles", faces=[astronaut_path], seed=3, **FAST)
+    stream = nano(**kwargs, output_type="stream", callback_on_step_end=lambda done, total: calls.append(done))
+    steps = FAST["num_inference_steps"]
+    assert len(calls) == steps and stream.frames.shape == (5, 256, 256, 3) and len(stream.frames) == 5
+    frames = iter(stream.frames)
+    first = next(frames)
+    assert len(calls) == steps + 1
+    streamed = np.stack([first, *frames])
+    assert len(calls) == steps + 5
+    np.testing.assert_array_equal(streamed, nano(**kwargs).frames)

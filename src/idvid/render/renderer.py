@@ -153,9 +153,10 @@ class PortraitRenderer:
         if not isinstance(track, ControlTrack):
             track = ControlTrack(np.asarray(track))
         for i, controls in enumerate(track):
-            yield self.render(controls, t=i / fps)
+            frame = self.render(controls, t=i / fps)
             if progress is not None:
                 progress(i + 1, len(track))
+            yield frame
 
     def face_box(self, controls: FrameControls | None = None) -> np.ndarray:
         """(4,) x, y, w, h in output pixels of the face mesh's bounding box in the frame that

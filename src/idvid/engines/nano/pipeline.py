@@ -35,13 +35,13 @@ logger = logging.getLogger("idvid")
 # 6 s of motion (the motion model's span) at 12 fps.
 DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
 MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
-# Accepted for the common engine interface, unused here: identity is the photo itself, and
-# the motion model has no negative prompt.
 # Memory model of nano_memory (bytes), from measured peaks.
 NANO_BASE_BYTES = 900 * 2**20
 RENDER_BYTES_PER_PIXEL = 60
 ENCODER_BYTES_PER_PIXEL = 3
 X264_FRAMES_IN_FLIGHT = 50
+# Accepted for the common engine interface, unused here: identity is the photo itself, and
+# the motion model has no negative prompt.
 IGNORED_OPTIONS = {"negative_prompt": "--negative-prompt", "identity_guidance_scale": "--id-guidance"}
 
 FaceInput = str | Path | np.ndarray | FaceObservation
@@ -54,9 +54,8 @@ class NanoPipeline:
     The face analyzer, person segmentation and renderer are frozen, real models.
     """
 
-    def __init__(self, motion: MotionGenerator, generation_defaults: dict | None = None):
+    def __init__(self, motion: MotionGenerator):
         self.motion = motion
-        self.generation_defaults = {**DEFAULTS, **(generation_defaults or {})}
         self._face_analyzer = None
         self._progress_config: dict = {}
 
@@ -169,11 +168,12 @@ class NanoPipeline:
         with _closed_on_error(bar):
             track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
-        frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
+            frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)
             return VideoOutput(frames=FrameStream(shape, frames), fps=opt["fps"])
-        return VideoOutput(frames=np.stack(list(frames)), fps=opt["fps"])
+        with bar:
+            return VideoOutput(frames=renderer.render_track(track, progress=advance, fps=opt["fps"]), fps=opt["fps"])
 
     def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, progress=None) -> ControlTrack:

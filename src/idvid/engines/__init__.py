@@ -19,10 +19,20 @@ ENGINES: dict[str, str] = {
     "nano": "idvid.engines.nano:NanoPipeline",
     "dit": "idvid.pipelines.pipeline_idvideo:IDVideoPipeline",
 }
+# engine kind -> "module:function" of its plan (the class's ``plan``), in a module that imports
+# as little as it can, so a bad request is refused before the engine's libraries load.
+PLANNERS: dict[str, str] = {
+    "nano": "idvid.engines.nano.limits:plan",
+    "dit": "idvid.pipelines.dit_plan:plan",
+}
 
 
 def engine_class(kind: str):
-    module, name = ENGINES[kind].split(":")
+    return _resolve(ENGINES[kind])
+
+
+def _resolve(spec: str):
+    module, name = spec.split(":")
     return getattr(import_module(module), name)
 
 
@@ -46,7 +56,7 @@ def plan_generation(model: str, options: GenerationOptions, device: str | None =
     load): the resolved plan, or a GenerationError that says what would fit."""
     if device:
         check_device(device)
-    plan = engine_class(engine_kind(model)).plan(model, options)
+    plan = _resolve(PLANNERS[engine_kind(model)])(model, options)
     check_memory(plan, device)
     return plan
 

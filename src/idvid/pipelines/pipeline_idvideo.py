@@ -103,10 +103,7 @@ class IDVideoPipeline(DiffusionPipeline):
         """Whether ``path`` is a diffusers-format directory (a saved pipeline or a backbone)."""
         return (Path(path) / "model_index.json").is_file()
 
-    @classmethod
-    def plan(cls, model: str, options: GenerationOptions) -> GenerationPlan:
-        """Defaults, grid and memory of ``model`` for ``options``, from its configs (no weights load)."""
-        return dit_plan.plan(model, options)
+    plan = staticmethod(dit_plan.plan)  # defaults, grid and memory from configs, before any weights load
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "IDVideoPipeline":

@@ -1,0 +1,53 @@
+"""nano's limits, defaults and memory: what a request may ask, known without loading anything.
+
+Kept apart from the pipeline (and its torch, diffusers and face-stack imports) so the CLI
+checks a request in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.errors import GenerationError
+
+# 6 s of motion (the motion model's span) at 12 fps.
+DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
+MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
+# Memory model of nano_memory (bytes), from measured peaks.
+NANO_BASE_BYTES = 900 * 2**20
+RENDER_BYTES_PER_PIXEL = 60
+ENCODER_BYTES_PER_PIXEL = 3
+X264_FRAMES_IN_FLIGHT = 50
+# Accepted for the common engine interface, unused here: identity is the photo itself, and
+# the motion model has no negative prompt.
+IGNORED_OPTIONS = {"negative_prompt": "--negative-prompt", "identity_guidance_scale": "--id-guidance"}
+
+
+def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
+    """The request's frames, size and fps (defaults filled in), checked, and its memory."""
+    given = dict(num_frames=options.num_frames, height=options.height, width=options.width, fps=options.fps)
+    opt = {k: v if v is not None else DEFAULTS[k] for k, v in given.items()}
+    if not 2 <= opt["num_frames"] <= MAX_FRAMES:
+        raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")
+    for side in ("height", "width"):
+        value = opt[side]
+        if not MIN_SIZE <= value <= MAX_SIZE or value % 2:
+            nearest = min(max(value + value % 2, MIN_SIZE), MAX_SIZE)
+            raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
+                                  f"(got {value}; nearest valid: {nearest})")
+    ignored = tuple(name for name in options.given() if name in IGNORED_OPTIONS)
+    return GenerationPlan(opt, nano_memory(opt["num_frames"], opt["height"], opt["width"]), ignored, nano_memory)
+
+
+def nano_memory(num_frames: int, height: int, width: int) -> int:
+    """Estimated peak bytes of a nano generation streamed to the encoder.
+
+    Calibrated on measured peaks (see the README's bad-input section): the loaded models and
+    libraries, the renderer's per-pixel working set, and the frames x264 keeps in flight (up
+    to ~50 for its lookahead and B-frames, in YUV 4:2:0 with its own copies). ``num_frames``
+    only matters up to that window: the video is never held whole.
+    """
+    pixels = height * width
+    in_flight = min(num_frames, X264_FRAMES_IN_FLIGHT)
+    return int(NANO_BASE_BYTES + RENDER_BYTES_PER_PIXEL * pixels + ENCODER_BYTES_PER_PIXEL * in_flight * pixels)

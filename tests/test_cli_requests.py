@@ -129,6 +129,8 @@ def test_faces_on_a_group_photo_lists_and_previews_every_face(capsys, tmp_path, 
     for index in (0, 1):
         code, out, err = run_cli(capsys, "faces", group_photo, "--face-index", index)
         assert code == 0 and f"using [{index}]" in out, err
+    code, _, err = run_cli(capsys, "faces", group_photo, "--face-index", 2)
+    assert code == 1 and "--face-index 2 is out of range" in error_line(err)
 
 
 def test_faces_on_a_thin_strip_finds_no_face(capsys, tmp_path):

@@ -13,6 +13,7 @@ from cli_helpers import error_line, run_cli
 
 import idvid.engines
 import idvid.engines.request
+import idvid.errors
 from idvid.engines import GenerationOptions, plan_generation
 from idvid.video import read_video
 
@@ -146,3 +147,19 @@ def test_faces_on_a_thin_strip_finds_no_face(capsys, tmp_path):
 def test_eval_refuses_a_still_photo(capsys, astronaut_path):
     code, _, err = run_cli(capsys, "eval", astronaut_path, "--face", astronaut_path)
     assert code == 1 and "is not a video: it has 1 frame" in error_line(err)
+
+
+def test_a_loaded_engine_does_not_count_its_own_weights_twice(monkeypatch, astronaut_path):
+    """After loading, free memory already excludes the engine: only the video's share must fit."""
+    from idvid.engines import load_engine
+
+    engine = load_engine("tiny")
+    engine.set_progress_bar_config(disable=True)
+    options = dict(num_frames=9, height=64, width=64, num_inference_steps=1)
+    plan = plan_generation("tiny", GenerationOptions(**options))
+    just_enough = plan.memory_bytes - plan.resident_bytes
+    monkeypatch.setattr(idvid.engines.request, "available_memory", lambda device=None: just_enough)
+    assert engine(prompt="a woman nods", faces=[astronaut_path], **options).frames.shape == (9, 64, 64, 3)
+    monkeypatch.setattr(idvid.engines.request, "available_memory", lambda device=None: just_enough - 2**20)
+    with pytest.raises(idvid.errors.GenerationError, match="this video needs about"):
+        engine(prompt="a woman nods", faces=[astronaut_path], **options)

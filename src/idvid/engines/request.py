@@ -68,13 +68,15 @@ class GenerationPlan:
     """What an engine will do with a request, known before it loads.
 
     options: every option resolved (the model's defaults filled in); memory_bytes: the
-    estimated peak memory of the process; ignored: options the user set that this engine
+    estimated peak memory of the process; resident_bytes: the part of it a loaded engine
+    already holds (libraries and weights); ignored: options the user set that this engine
     does not use; estimate: bytes for other (frames, height, width), to say what would fit;
     frame_step / size_step: the engine's grid, so suggestions are valid requests.
     """
 
     options: dict
     memory_bytes: int
+    resident_bytes: int
     ignored: tuple[str, ...]
     estimate: Callable[[int, int, int], int]
     frame_step: int = 1
@@ -86,14 +88,16 @@ def check_prompt(prompt) -> None:
         raise GenerationError("the prompt is empty; describe what should happen in the video")
 
 
-def check_memory(plan: GenerationPlan, device: str | None = None) -> None:
-    """GenerationError when the plan needs more memory than ``device`` has free now."""
+def check_memory(plan: GenerationPlan, device: str | None = None, loaded: bool = False) -> None:
+    """GenerationError when the plan needs more memory than ``device`` has free now; ``loaded``:
+    the engine is in memory already, so its resident part is not free memory it still needs."""
     available = available_memory(device)
-    if plan.memory_bytes <= available:
+    held = plan.resident_bytes if loaded else 0
+    if plan.memory_bytes - held <= available:
         return
     raise GenerationError(
-        f"this video needs about {_gib(plan.memory_bytes)} of memory and {device or 'cpu'} has "
-        f"{_gib(available)} free; {_what_fits(plan, available)}"
+        f"this video needs about {_gib(plan.memory_bytes - held)} of memory and {device or 'cpu'} has "
+        f"{_gib(available)} free; {_what_fits(plan, available + held)}"
     )
 
 

@@ -88,7 +88,8 @@ def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
     def estimate(num_frames: int, height: int, width: int) -> int:
         return spec.memory(num_frames, height, width, rows)
 
-    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), (), estimate,
+    resident = BASE_BYTES + spec.weight_bytes
+    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), resident, (), estimate,
                           frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
 
 

@@ -328,7 +328,7 @@ class IDVideoPipeline(DiffusionPipeline):
             raise GenerationError(f"output_type must be 'np', 'stream' or 'latent', got {output_type!r}")
         plan = self._plan(GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                             identity_guidance_scale, seed, face_index, fps, negative_prompt))
-        check_memory(plan, str(self._execution_device))
+        check_memory(plan, str(self._execution_device), loaded=True)
         opt = plan.options
         geometry = self.family.geometry(self.vae, self.transformer)
         device = self._execution_device

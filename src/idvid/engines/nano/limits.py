@@ -37,7 +37,8 @@ def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
             raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
                                   f"(got {value}; nearest valid: {nearest})")
     ignored = tuple(name for name in options.given() if name in IGNORED_OPTIONS)
-    return GenerationPlan(opt, nano_memory(opt["num_frames"], opt["height"], opt["width"]), ignored, nano_memory)
+    memory = nano_memory(opt["num_frames"], opt["height"], opt["width"])
+    return GenerationPlan(opt, memory, NANO_BASE_BYTES, ignored, nano_memory)
 
 
 def nano_memory(num_frames: int, height: int, width: int) -> int:

@@ -118,7 +118,7 @@ class NanoPipeline:
         options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                     identity_guidance_scale, seed, face_index, fps, negative_prompt)
         plan = self.plan("nano", options)
-        check_memory(plan)
+        check_memory(plan, loaded=True)
         for name in plan.ignored:
             logger.warning("nano does not use %s; it is ignored", IGNORED_OPTIONS[name])
         opt = plan.options

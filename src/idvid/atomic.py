@@ -45,7 +45,7 @@ def _check_writable(path: Path) -> None:
 @contextmanager
 def atomic_output(path: Path, overwrite: bool) -> Iterator[Path]:
     """Yield a temporary path to write; it becomes ``path`` when the block succeeds."""
-    _make_parent(path)
+    make_folder(path.parent)
     tmp = _reserve_temp(path)
     try:
         yield tmp
@@ -55,11 +55,12 @@ def atomic_output(path: Path, overwrite: bool) -> Iterator[Path]:
         raise
 
 
-def _make_parent(path: Path) -> None:
+def make_folder(folder: Path) -> None:
+    """Create ``folder`` and its parents; GenerationError (one line) when that is impossible."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise GenerationError(f"cannot create folder {path.parent}: {e.strerror or e}") from None
+        raise GenerationError(f"cannot create folder {folder}: {e.strerror or e}") from None
 
 
 def _reserve_temp(path: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -344,7 +345,7 @@ def cmd_prepare(args) -> None:
     from idvid.data.crop_buckets import parse_buckets
     from idvid.data.prepare import PrepareOptions, format_prepare_report, prepare
 
-    if args.size < 32 or args.size % 2 or args.clip_frames < 2 or args.fps <= 0 or args.num_refs < 1:
+    if args.size < 32 or args.size % 2 or args.clip_frames < 2 or not 0 < args.fps < math.inf or args.num_refs < 1:
         raise GenerationError("--size must be even and >= 32, --frames >= 2, --fps > 0, --refs >= 1")
     buckets = parse_buckets(args.buckets) if args.buckets else ()
     options = PrepareOptions(fps=args.fps, clip_frames=args.clip_frames, min_clip_frames=min(17, args.clip_frames),

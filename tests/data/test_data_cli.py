@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from idvid.cli import main
 
 
@@ -28,3 +30,20 @@ def test_prepare_command_errors(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert main(["prepare", str(tmp_path), str(tmp_path / "out"), "--size", "31"]) == 1
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["synth", "{out}", "--seed", "-5"], "seed must be from 0"),
+    (["synth", "{out}", "--workers", "0"], "workers at least 1"),
+    (["synth", "/proc/idvid-synth"], "cannot create folder /proc/idvid-synth"),
+    (["prepare", "{src}", "{out}", "--fps", "nan"], "--fps > 0"),
+    (["prepare", "{src}", "{out}", "--workers", "0"], "workers must be at least 1"),
+    (["prepare", "{src}", "/proc/idvid-prepare"], "cannot create folder /proc/idvid-prepare"),
+])
+def test_bad_data_options_are_one_line_before_any_work(tmp_path, capsys, argv, fragment):
+    src, out = tmp_path / "videos", tmp_path / "out"
+    src.mkdir()
+    assert main([a.format(src=src, out=out) for a in argv]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and "Traceback" not in err, err
+    assert not out.exists()

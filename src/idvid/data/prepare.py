@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idvid.atomic import atomic_output
+from idvid.atomic import atomic_output, make_folder
 from idvid.data.crop_buckets import (
     boxes_in_crop,
     bucket_name,
@@ -48,7 +48,7 @@ from idvid.data.crop_buckets import (
     default_buckets,
 )
 from idvid.data.store import ClipStore
-from idvid.errors import FaceError, IdvidError, VideoError
+from idvid.errors import FaceError, GenerationError, IdvidError, VideoError
 
 LEDGER_NAME = "prepare.ledger.jsonl"
 REPORT_NAME = "prepare_report.json"
@@ -217,9 +217,11 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
     out = Path(out)
     sources = list_sources(src)
     captions = read_captions(src, sources)
+    if workers < 1:
+        raise GenerationError(f"workers must be at least 1 (got {workers})")
     if overwrite and out.exists():
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     ledger_path = out / LEDGER_NAME
     done = {}
     if ledger_path.is_file():

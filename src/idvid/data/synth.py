@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from idvid.atomic import atomic_output
+from idvid.atomic import atomic_output, make_folder
 from idvid.data.store import INDEX_NAME, SHARDS, ClipStore, StoreError
 from idvid.data.synth_clip import ClipOptions, render_clip, round_floats
+from idvid.engines.request import MAX_SEED
 from idvid.errors import GenerationError
 from idvid.render.framing import FACE_FRACTION, MAX_FACE_FRACTION
 
@@ -108,6 +109,8 @@ def synthesize(
         raise GenerationError(f"size must be even and >= 32, num_frames >= 2 (got {size}, {num_frames})")
     if not 0.1 <= face_fraction <= MAX_FACE_FRACTION:
         raise GenerationError(f"face_fraction must be in [0.1, {MAX_FACE_FRACTION}], got {face_fraction}")
+    if not 0 <= seed <= MAX_SEED or workers < 1:
+        raise GenerationError(f"seed must be from 0 to {MAX_SEED} and workers at least 1 (got {seed}, {workers})")
     out = Path(out)
     options = ClipOptions(size=int(size), num_frames=int(num_frames), ref_views=int(ref_views),
                           face_fraction=float(face_fraction))
@@ -157,7 +160,7 @@ def _prepare_folder(out: Path, config: dict, overwrite: bool) -> None:
         return
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise StoreError(f"{out} exists and is not a synth output; pass --overwrite or choose an empty folder")
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     with atomic_output(path, overwrite=True) as tmp:
         tmp.write_text(json.dumps(config, sort_keys=True, indent=1) + "\n")
 

@@ -165,3 +165,11 @@ def test_a_loaded_engine_does_not_count_its_own_weights_twice(monkeypatch, astro
     monkeypatch.setattr(idvid.engines.request, "available_memory", lambda device=None: just_enough - 2**20)
     with pytest.raises(idvid.errors.GenerationError, match="this video needs about"):
         engine(prompt="a woman nods", faces=[astronaut_path], **options)
+
+
+@pytest.mark.parametrize("command", [["bench", "smoke", "--model", "tiny"], ["train", "tiny"],
+                                     ["bench", "--compare", "a", "b"]])
+def test_a_run_folder_that_cannot_be_made_is_refused_before_any_work(capsys, tmp_path, command):
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(capsys, *command, "--out", tmp_path / "file" / "run")
+    assert code == 1 and "file is a file, not a folder" in error_line(err) and "Traceback" not in err

@@ -27,18 +27,21 @@ def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, 
         raise GenerationError(f"{path} is a link to {os.readlink(path)}, which does not exist")
     if path.exists() and not overwrite:
         raise GenerationError(f"{path} exists; pass --overwrite to replace it")
-    _check_writable(path)
+    check_writable_folder(path.parent, path)
     return path
 
 
-def _check_writable(path: Path) -> None:
-    """The nearest existing folder above ``path`` must be a folder that takes a new file."""
-    folder = path.absolute().parent
-    while not folder.exists():
-        folder = folder.parent
-    if not folder.is_dir():
-        raise GenerationError(f"cannot write {path}: {folder} is a file, not a folder")
-    probe = _reserve_temp(folder / path.name)
+def check_writable_folder(folder: str | os.PathLike, target: str | os.PathLike | None = None) -> None:
+    """GenerationError unless ``folder`` exists or can be made, and takes new files: the nearest
+    existing folder on its path must be a folder a file can be created in (tried, then removed).
+    ``target``: what the error calls the output (default: the folder)."""
+    target = Path(target or folder)
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise GenerationError(f"cannot write {target}: {existing} is a file, not a folder")
+    probe = _reserve_temp(existing / target.name)
     probe.unlink()
 
 

@@ -214,9 +214,11 @@ def _train_parser(sub) -> None:
 
 
 def cmd_train(args) -> None:
+    from idvid.atomic import check_writable_folder
     from idvid.training.config import load_config
     from idvid.training.trainer import train
 
+    check_writable_folder(args.out)
     result = train(load_config(args.config), args.out, resume=args.resume)
     if result["final"] is not None:
         print(f"step {result['step']}: saved {result['final']}")

@@ -73,7 +73,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idvid.atomic import atomic_output
+from idvid.atomic import atomic_output, check_writable_folder
 from idvid.errors import IdvidError
 from idvid.eval.bench_summary import format_summary, summarize_run
 from idvid.eval.run_files import (
@@ -229,6 +229,7 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
         raise BenchError("give a SUITE (a .yaml file or a packaged suite name), or --compare RUN RUN ...")
     if out is None:
         raise BenchError("--out DIR is required")
+    check_writable_folder(out)
     if compare:
         extra = [flag for flag, value in (("SUITE", suite), ("--model", model), ("--device", device)) if value]
         if extra:

@@ -22,7 +22,7 @@ from idvid.data.synth import REPORT_NAME, split_identities, synthesize
 from idvid.data.synth_scene import compose_caption, sample_scene, strip_scene_words
 from idvid.errors import FaceError, GenerationError
 from idvid.face import SAME_PERSON_THRESHOLD
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 from idvid.render.scene_text import scene_from_text
 
 OPTIONS = {"identities": 3, "clips_per_identity": 1, "seed": 3, "size": 96, "num_frames": 9,

@@ -96,7 +96,7 @@ def test_batch_one_kv_broadcasts_like_repeated_kv(backbone):
     kv = injector.precompute(identity_tokens(batch=1))
     with injector.attach(backbone.model, kv):
         broadcast = backbone.run()
-    tiled = kv.repeat(2)
+    tiled = IdentityKV(tuple(k.repeat(2, 1, 1, 1) for k in kv.keys), tuple(v.repeat(2, 1, 1, 1) for v in kv.values), 2)
     assert tiled.batch_size == 2 and tiled.keys[0].shape == (2, 2, NUM_ID_TOKENS, 8)
     with injector.attach(backbone.model, tiled):
         repeated = backbone.run()

@@ -6,7 +6,6 @@ same name as a suite-wide one simply takes precedence here.
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ASTRONAUT = Path(__file__).resolve().parents[2] / "assets" / "astronaut.jpg"
@@ -56,16 +55,3 @@ def neutral_frame(photo_renderer):
 @pytest.fixture(scope="session")
 def neutral_observation(face_analyzer, neutral_frame):
     return face_analyzer.analyze(neutral_frame)
-
-
-def eye_aspect(vertices: np.ndarray) -> float:
-    """Mean eye opening over eye width of both eyes, from a 478-point mesh."""
-    v = np.asarray(vertices)[:, :2]
-    right = np.linalg.norm(v[159] - v[145]) / np.linalg.norm(v[33] - v[133])
-    left = np.linalg.norm(v[386] - v[374]) / np.linalg.norm(v[263] - v[362])
-    return float(right + left) / 2
-
-
-def face_height(vertices: np.ndarray) -> float:
-    v = np.asarray(vertices)[:, :2]
-    return float(np.linalg.norm(v[10] - v[152]))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import eye_aspect, face_height
+from render_helpers import eye_aspect, face_height
 
 from idvid.render import FrameControls
 

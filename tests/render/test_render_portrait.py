@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from idvid.errors import FaceError
+from idvid.face.landmarks import FACE_OVAL, NOSE_TIP
 from idvid.render import Portrait
-from idvid.render.landmarks import FACE_OVAL, NOSE_TIP
 
 
 def test_layers_have_the_photo_shape(astronaut_portrait, astronaut_image):

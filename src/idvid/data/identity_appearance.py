@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 
 # Hair colours (RGB) a person may plausibly have, picked from uniformly.
 HAIR_COLOURS = {

@@ -27,7 +27,7 @@ from idvid.data.identity_appearance import (
     recolour_hair,
     shade_and_tint,
 )
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 
 # Largest amount of each face-shape warp (sampled uniformly in [-a, a]), as fractions of the face
 # width (jaw_width, eye_spacing), of the face height (face_length and the moves), or of the part's

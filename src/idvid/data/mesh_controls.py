@@ -30,18 +30,21 @@ from itertools import combinations
 
 import numpy as np
 
-from idvid.eval.faces import LEFT_EYE, RIGHT_EYE, interocular
-from idvid.face.pose import NOSE_BASE, head_pose
-from idvid.render import landmarks as lm
+from idvid.eval.faces import interocular
+from idvid.face import landmarks as lm
+from idvid.face.landmarks import NOSE_BASE
+from idvid.face.pose import head_pose
 from idvid.render.expressions import expression_offsets
 from idvid.render.headframe import HeadFrame
 
 EXPRESSIONS = ("smile", "mouth_open", "blink", "brow_raise")  # what ExpressionBasis.measure returns, in order
 # Mouth corners, lip centres and chin, with rigid anchors: nose base and outer eye corners.
-_MOUTH_POINTS = (*lm.MOUTH_CORNERS, 0, 13, 14, 17, lm.CHIN_BOTTOM, *NOSE_BASE, RIGHT_EYE[0], LEFT_EYE[1])
+_MOUTH_POINTS = (*lm.MOUTH_CORNERS, 0, 13, 14, 17, lm.CHIN_BOTTOM, *NOSE_BASE,
+                 lm.RIGHT_EYE_CORNERS[0], lm.LEFT_EYE_CORNERS[0])
 _MOUTH_PAIRS = np.array(list(combinations(_MOUTH_POINTS, 2)))
 _LID_PAIRS = np.array(list(zip(lm.RIGHT_UPPER_LID + lm.LEFT_UPPER_LID, lm.RIGHT_LOWER_LID + lm.LEFT_LOWER_LID)))
-_BROW_PAIRS = np.array([(b, e) for brow, eye in ((lm.RIGHT_BROW, RIGHT_EYE), (lm.LEFT_BROW, LEFT_EYE))
+_BROW_PAIRS = np.array([(b, e) for brow, eye in ((lm.RIGHT_BROW, lm.RIGHT_EYE_CORNERS),
+                                                  (lm.LEFT_BROW, lm.LEFT_EYE_CORNERS))
                         for b in brow for e in eye])
 
 

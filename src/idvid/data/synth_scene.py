@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from idvid.data.captions import SCENES
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 from idvid.render.lighting import Light
 from idvid.render.scene import SCENE_KINDS, SceneSpec
 

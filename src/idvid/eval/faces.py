@@ -11,13 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.errors import FaceError
+from idvid.face import landmarks as lm
 from idvid.face.align import ALIGNED_CROP_SIZE, align_face
 from idvid.face.observation import FaceDetection, HeadPose
 
 # Eye-corner mesh indices (subject's right eye: outer 33, inner 133; left eye: inner 362,
 # outer 263). Their midpoints are the eye centres; present in the 468- and 478-point meshes.
-RIGHT_EYE = (33, 133)
-LEFT_EYE = (362, 263)
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,8 @@ def mesh_face(analyzer, frame: np.ndarray, face: FaceDetection, frame_index: int
 def interocular(vertices: np.ndarray) -> float:
     """Distance between the two eye centres (mean of each eye's corners) in mesh units (3D)."""
     v = np.asarray(vertices, dtype=np.float64)
-    right = v[list(RIGHT_EYE)].mean(axis=0)
-    left = v[list(LEFT_EYE)].mean(axis=0)
+    right = v[list(lm.RIGHT_EYE_CORNERS)].mean(axis=0)
+    left = v[list(lm.LEFT_EYE_CORNERS)].mean(axis=0)
     return float(max(np.linalg.norm(left - right), 1e-9))
 
 

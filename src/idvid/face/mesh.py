@@ -7,13 +7,13 @@ import threading
 import numpy as np
 
 from idvid.errors import FaceError
+from idvid.face.landmarks import NOSE_TIP  # YuNet's landmark 2 is the same point
 from idvid.face.model_files import import_cv2
 from idvid.face.observation import FaceDetection
 from idvid.face.resample import warp_affine
 from idvid.native_logs import quiet_native_stderr
 
 MESH_POINTS = 478  # 468 face points + 2 x 5 iris points (refine_landmarks=True)
-NOSE_TIP = 1  # mesh index of the nose tip; YuNet's landmark 2 is the same point
 MESH_CROP_SCALE = 1.8  # crop side / face box side: room for forehead, chin and a head turn
 MESH_CROP_SIZE = 320  # pixels the mesh model sees; its own face ROI is 192 px, so more is wasted
 

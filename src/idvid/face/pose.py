@@ -21,23 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from idvid.face.landmarks import FOREHEAD_MIDLINE, NOSE_BASE, SYMMETRIC_PAIRS
 from idvid.face.observation import HeadPose
-
-# (subject's right, subject's left) landmark pairs on rigid parts of the face: eye corners,
-# brows, nose wings, cheekbones, face contour. Mouth corners are left out (expressions).
-SYMMETRIC_PAIRS = (
-    (33, 263),  # outer eye corners
-    (133, 362),  # inner eye corners
-    (70, 300),  # brow outer
-    (105, 334),  # brow middle
-    (98, 327),  # nose wings
-    (234, 454),  # face contour at the eyes
-    (127, 356),  # temples
-    (93, 323),  # cheek contour
-    (132, 361),  # lower cheek contour
-)
-FOREHEAD = (10, 151, 9, 8)
-NOSE_BASE = (2, 164)
 
 
 def face_axes(vertices: np.ndarray) -> np.ndarray:
@@ -48,7 +33,7 @@ def face_axes(vertices: np.ndarray) -> np.ndarray:
     right, left = v[pairs[:, 0]], v[pairs[:, 1]]
     x = (left - right).mean(axis=0)
     x /= np.linalg.norm(x)
-    down = v[list(NOSE_BASE)].mean(axis=0) - v[list(FOREHEAD)].mean(axis=0)
+    down = v[list(NOSE_BASE)].mean(axis=0) - v[list(FOREHEAD_MIDLINE)].mean(axis=0)
     y = down - (down @ x) * x  # Gram-Schmidt: keep only the part orthogonal to x
     y /= np.linalg.norm(y)
     z = np.cross(x, y)

@@ -68,12 +68,6 @@ class IdentityKV:
         values = tuple(v.to(device=device, dtype=dtype) for v in self.values)
         return IdentityKV(keys, values, self.batch_size)
 
-    def repeat(self, times: int) -> IdentityKV:
-        """Tile the batch: (B, ...) -> (times * B, ...), e.g. for [uncond, cond] guidance rows."""
-        keys = tuple(k.repeat(times, 1, 1, 1) for k in self.keys)
-        values = tuple(v.repeat(times, 1, 1, 1) for v in self.values)
-        return IdentityKV(keys, values, self.batch_size * times)
-
 
 @dataclass
 class Injection:

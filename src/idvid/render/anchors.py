@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
+from idvid.render.ramps import smoothstep
 
 RING_RADII = (1.05, 1.35, 1.75)  # head-outline multiples for the rings of anchors
 RING_POINTS = (18, 16, 14)
@@ -68,10 +69,10 @@ class HeadRegion:
         chin under the face and already from the mouth level beside it (where shoulders
         rise, a tilting head must not drag them)."""
         e = np.linalg.norm((points - self.centre) / self.axes, axis=1)
-        near_head = 1.0 - _smoothstep(HEAD_FULL, HEAD_NONE, e)
-        side = _smoothstep(0.8 * self.axes[0], 1.3 * self.axes[0], np.abs(points[:, 0] - self.centre[0]))
+        near_head = 1.0 - smoothstep(HEAD_FULL, HEAD_NONE, e)
+        side = smoothstep(0.8 * self.axes[0], 1.3 * self.axes[0], np.abs(points[:, 0] - self.centre[0]))
         start = self.chin_y - side * (self.chin_y - self.mouth_y)
-        neck = 1.0 - _smoothstep(0.0, NECK_FADE, (points[:, 1] - start) / self.face_height)
+        neck = 1.0 - smoothstep(0.0, NECK_FADE, (points[:, 1] - start) / self.face_height)
         return near_head * neck
 
     def jaw_taper(self, points: np.ndarray) -> np.ndarray:
@@ -80,9 +81,9 @@ class HeadRegion:
         part of the way, so the shear spreads down the neck instead of tearing under the jaw."""
         f = self.face_height
         below = (points[:, 1] - self.chin_y) / f
-        rise = _smoothstep(self.mouth_y, self.chin_y, points[:, 1])
-        fall = 1.0 - _smoothstep(0.0, JAW_FADE, below)
-        across = 1.0 - _smoothstep(0.8 * self.axes[0], 2.2 * self.axes[0], np.abs(points[:, 0] - self.centre[0]))
+        rise = smoothstep(self.mouth_y, self.chin_y, points[:, 1])
+        fall = 1.0 - smoothstep(0.0, JAW_FADE, below)
+        across = 1.0 - smoothstep(0.8 * self.axes[0], 2.2 * self.axes[0], np.abs(points[:, 0] - self.centre[0]))
         return rise * fall * across
 
 
@@ -179,7 +180,3 @@ def _spread(points: np.ndarray, min_distance: float) -> np.ndarray:
             kept.append(p)
     return np.array(kept, dtype=np.float64)
 
-
-def _smoothstep(low: float, high: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - low) / (high - low), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)

@@ -7,7 +7,7 @@ The motion model outputs exactly a :class:`ControlTrack` array whose columns are
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 
@@ -68,10 +68,6 @@ class FrameControls:
         if not np.all(np.isfinite(values)):
             raise ValueError("control values must be finite")
         return cls(*(float(v) for v in values))
-
-    def with_(self, **changes: float) -> FrameControls:
-        """A copy with some controls changed (unknown names raise TypeError)."""
-        return replace(self, **changes)
 
 
 # Column order of ControlTrack arrays (the motion model's output layout).

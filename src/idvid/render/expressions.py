@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 from idvid.render.headframe import HeadFrame
+from idvid.render.ramps import smoothstep
 
 # Amplitudes, as fractions of face height.
 SMILE_CORNER_OUT, SMILE_CORNER_UP, SMILE_CHEEK_UP = 0.05, 0.035, 0.02
@@ -69,7 +70,7 @@ def _jaw(face: np.ndarray, h: float, amount: float) -> np.ndarray:
     # Weight: 1 below the mouth line, which bends up towards the hinge beyond the corners.
     excess = np.clip((np.abs(face[:, 0]) - corner_x) / max(np.ptp(face[:, 0]) / 2 - corner_x, 1e-6), 0, 1)
     boundary = mouth_y + excess * (hinge[1] + 0.12 * h - mouth_y)
-    weight = _smoothstep(boundary, boundary + 0.04 * h, face[:, 1])
+    weight = smoothstep(boundary, boundary + 0.04 * h, face[:, 1])
     weight[list(lm.UPPER_INNER_LIP + lm.UPPER_OUTER_LIP)] = 0.0
     weight[list(lm.LOWER_INNER_LIP + lm.LOWER_OUTER_LIP)] = 1.0
     weight[list(lm.MOUTH_CORNERS + lm.INNER_MOUTH_CORNERS)] = 0.5
@@ -96,7 +97,7 @@ def _brows(face: np.ndarray, h: float, amount: float) -> np.ndarray:
         weight = np.exp(-0.5 * d2 / (0.06 * h) ** 2)
         # Only skin above the upper lid follows (the eye itself stays).
         lid_y = float(face[list(upper_lid), 1].min())
-        weight *= _smoothstep(lid_y - 0.005 * h, lid_y - 0.03 * h, face[:, 1])
+        weight *= smoothstep(lid_y - 0.005 * h, lid_y - 0.03 * h, face[:, 1])
         if amount >= 0:
             move = np.array([0.0, -BROW_UP * h * amount, 0.0])
         else:
@@ -133,7 +134,3 @@ def _blink(face: np.ndarray, amount: float) -> np.ndarray:
         out[list(crease)] = 0.7 * upper_move  # the lid skin slides down with the lid
     return out
 
-
-def _smoothstep(low, high, x):
-    t = np.clip((x - low) / (np.asarray(high) - np.asarray(low)), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)

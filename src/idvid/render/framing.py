@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from idvid.render.landmarks import CHIN_BOTTOM, FOREHEAD_TOP
+from idvid.face.landmarks import CHIN_BOTTOM, FOREHEAD_TOP
 
 FACE_FRACTION = 0.38  # face (forehead top to chin) as a fraction of the frame height
 FACE_CENTRE_Y = 0.42  # where the face's centre sits, as a fraction of the frame height

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idvid.face.observation import HeadPose
-from idvid.face.pose import face_axes, pose_to_rotation, rotation_to_pose
-from idvid.render.landmarks import (
+from idvid.face.landmarks import (
     CHIN_BOTTOM,
     FOREHEAD_TOP,
     LEFT_FACE_SIDE,
     RIGHT_FACE_SIDE,
     mesh_triangles,
 )
+from idvid.face.observation import HeadPose
+from idvid.face.pose import face_axes, pose_to_rotation, rotation_to_pose
 
 # Pivot of head rotations in the face frame, as fractions of face height (y) and width (z),
 # from the midpoint of the face contour at eye level: down towards the top of the neck and

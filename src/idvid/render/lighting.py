@@ -35,9 +35,6 @@ class Light:
         tint = 1.0 + abs(w) * ((WARM if w > 0 else COOL) - 1.0)
         return (max(float(self.gain), 0.0) * tint).astype(np.float32)
 
-    def is_neutral(self) -> bool:
-        return self.gain == 1.0 and self.warmth == 0.0 and self.direction == 0.0
-
 
 def side_ramp(size: tuple[int, int], centre_x: float, half_width: float) -> np.ndarray:
     """(H, W) float32 in [-1, 1]: -1 left of the subject, +1 right, smooth across it.

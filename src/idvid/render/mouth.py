@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from idvid.render.landmarks import INNER_LIP_LOOP, INNER_MOUTH_CORNERS
+from idvid.face.landmarks import INNER_LIP_LOOP, INNER_MOUTH_CORNERS
 
 CAVITY_TOP = np.array([28.0, 10.0, 12.0], dtype=np.float32)  # throat shadow
 CAVITY_BOTTOM = np.array([105.0, 40.0, 45.0], dtype=np.float32)  # a hint of tongue

@@ -6,8 +6,9 @@ import threading
 
 import numpy as np
 
+from idvid.face.landmarks import FACE_OVAL, LEFT_FACE_SIDE, RIGHT_FACE_SIDE
 from idvid.native_logs import quiet_native_stderr
-from idvid.render.landmarks import FACE_OVAL, LEFT_FACE_SIDE, RIGHT_FACE_SIDE
+from idvid.render.ramps import smoothstep
 
 _SEGMENTER = None
 _SEGMENTER_LOCK = threading.Lock()
@@ -128,7 +129,7 @@ def segment_person(image: np.ndarray, vertices: np.ndarray | None = None) -> tup
     height, width = image.shape[:2]
     # 1-2. probability -> a crisper matte (soft band kept for hair)
     raw = raw_person_mask(image)
-    mask = _smoothstep(0.25, 0.75, raw)
+    mask = smoothstep(0.25, 0.75, raw)
     scale = float(np.hypot(height, width))
     hull = np.zeros((height, width), dtype=np.float32)
     if vertices is not None:
@@ -137,8 +138,8 @@ def segment_person(image: np.ndarray, vertices: np.ndarray | None = None) -> tup
         v = np.asarray(vertices, dtype=np.float32)
         face_height = float(np.ptp(v[list(FACE_OVAL), 1]))
         body_from = float(v[list(FACE_OVAL), 1].max()) + 0.3 * face_height
-        rows = _smoothstep(body_from, body_from + 0.2 * face_height, np.arange(height, dtype=np.float32))[:, None]
-        mask = mask + rows * (_smoothstep(0.4, 0.6, raw) - mask)
+        rows = smoothstep(body_from, body_from + 0.2 * face_height, np.arange(height, dtype=np.float32))[:, None]
+        mask = mask + rows * (smoothstep(0.4, 0.6, raw) - mask)
         hull = head_hull_mask((height, width), vertices)
         head = np.maximum(hull, head_top_mask(raw, vertices))
         # 3. drop detached blobs (other people, stray false positives) away from this head
@@ -166,7 +167,3 @@ def _keep_components_touching(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
     kept = cv2.dilate(kept.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     return np.where(kept, mask, 0.0).astype(np.float32)
 
-
-def _smoothstep(low: float, high: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - low) / (high - low), 0.0, 1.0)
-    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)

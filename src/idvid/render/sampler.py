@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 from idvid.render.framing import apply_affine, compose_affine
 from idvid.render.tps import ThinPlateSpline
 

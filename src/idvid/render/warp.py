@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idvid.render import landmarks as lm
+from idvid.face import landmarks as lm
 from idvid.render.anchors import HeadRegion, anchor_points, head_motion, head_shell
 from idvid.render.deform import FACING, SOURCE_FACING
 from idvid.render.tps import ThinPlateSpline

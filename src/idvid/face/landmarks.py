@@ -88,6 +88,23 @@ LEFT_FACE_SIDE = 454
 IRISES = tuple(range(468, 478))
 
 
+# (subject's right, subject's left) landmark pairs on rigid parts of the face: eye corners,
+# brows, nose wings, cheekbones, face contour. Mouth corners are left out (expressions).
+SYMMETRIC_PAIRS = (
+    (33, 263),  # outer eye corners
+    (133, 362),  # inner eye corners
+    (70, 300),  # brow outer
+    (105, 334),  # brow middle
+    (98, 327),  # nose wings
+    (234, 454),  # face contour at the eyes
+    (127, 356),  # temples
+    (93, 323),  # cheek contour
+    (132, 361),  # lower cheek contour
+)
+FOREHEAD_MIDLINE = (10, 151, 9, 8)  # top of the forehead down to between the brows
+NOSE_BASE = (2, 164)
+
+
 @lru_cache(maxsize=1)
 def mesh_triangles() -> np.ndarray:
     """(854, 3) int32 triangles of the 468-point face mesh, from MediaPipe's tessellation edges.

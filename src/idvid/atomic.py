@@ -19,6 +19,14 @@ def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, 
     """Refuse a wrong suffix, a folder, a link to nothing, an existing file without
     ``overwrite``, or a place that cannot be written: before any slow work, not after it."""
     path = Path(path)
+    try:
+        _check_output(path, overwrite, suffixes)
+    except OSError as e:  # e.g. a folder on the way that cannot be read
+        raise GenerationError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def _check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
         raise GenerationError(f"{path}: the output must be a {' or '.join(suffixes)} file")
     if path.is_dir():
@@ -28,7 +36,6 @@ def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, 
     if path.exists() and not overwrite:
         raise GenerationError(f"{path} exists; pass --overwrite to replace it")
     check_writable_folder(path.parent, path)
-    return path
 
 
 def check_writable_folder(folder: str | os.PathLike, target: str | os.PathLike | None = None) -> None:
@@ -37,11 +44,15 @@ def check_writable_folder(folder: str | os.PathLike, target: str | os.PathLike |
     ``target``: what the error calls the output (default: the folder)."""
     target = Path(target or folder)
     existing = Path(folder).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
+    try:
+        while not existing.exists():
+            existing = existing.parent
+        is_folder = existing.is_dir()
+    except OSError as e:
+        raise GenerationError(f"cannot write {target}: {e.strerror or e}") from None
+    if not is_folder:
         raise GenerationError(f"cannot write {target}: {existing} is a file, not a folder")
-    probe = _reserve_temp(existing / target.name)
+    probe = _reserve_temp(existing / target.name, kind="probe")
     probe.unlink()
 
 
@@ -66,14 +77,14 @@ def make_folder(folder: Path) -> None:
         raise GenerationError(f"cannot create folder {folder}: {e.strerror or e}") from None
 
 
-def _reserve_temp(path: Path) -> Path:
-    """Create an empty hidden ``.NAME.part-XXXXXXXX`` file beside ``path``.
+def _reserve_temp(path: Path, kind: str = "part") -> Path:
+    """Create an empty hidden ``.NAME.part-XXXXXXXX`` file beside ``path`` (``kind`` names it).
 
     Made with ``O_EXCL`` and mode 0o666 (less the umask), so the finished file gets the
     same permissions as any ordinary new file (``mkstemp`` would make it 0o600).
     """
     while True:
-        tmp = path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
+        tmp = path.with_name(f".{path.name}.{kind}-{secrets.token_hex(4)}")
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return tmp

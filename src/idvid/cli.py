@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_generate(args) -> None:
     from idvid.engines import GenerationOptions, load_engine, plan_generation
     from idvid.engines.request import check_prompt
-    from idvid.face import load_photo
+    from idvid.face import FaceAnalyzer
 
     # Everything the user typed is checked before the model loads (seconds to minutes).
     check_output(args.out, args.overwrite, (".mp4",))
@@ -260,12 +260,12 @@ def cmd_generate(args) -> None:
         identity_guidance_scale=args.identity_guidance_scale, seed=args.seed, face_index=args.face_index,
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
-    for photo in args.face:
-        load_photo(photo)
     plan_generation(args.model, options, device=args.device)
+    # The faces too (none, several, too small, different people): the engine takes these analyses.
+    faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device)
-    result = engine(prompt=args.prompt, faces=args.face, output_type="stream", **options.as_kwargs())
+    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs())
     path = result.save(args.out, overwrite=args.overwrite)
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
@@ -383,8 +383,9 @@ def _stop(signum: int, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _stop)
+    # Only signals left at their default: under nohup SIGHUP stays ignored.
+    defaults = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) == signal.SIG_DFL]
+    previous = {s: signal.signal(s, _stop) for s in defaults}
     try:
         COMMANDS[args.command](args)
     except IdvidError as err:
@@ -396,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         signum = getattr(stop, "signum", signal.SIGINT)
         print(f"stopped by {signal.Signals(signum).name}; nothing half-written was kept", file=sys.stderr)
         return 128 + signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0
 
 

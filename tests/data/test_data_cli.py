@@ -34,8 +34,9 @@ def test_prepare_command_errors(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["synth", "{out}", "--seed", "-5"], "seed must be from 0"),
-    (["synth", "{out}", "--workers", "0"], "workers at least 1"),
+    (["synth", "{out}", "--workers", "0"], "workers must be at least 1"),
     (["synth", "/proc/idvid-synth"], "cannot create folder /proc/idvid-synth"),
+    (["synth", "{out}", "--heldout-fraction", "nan"], "heldout_fraction must be in [0, 1)"),
     (["prepare", "{src}", "{out}", "--fps", "nan"], "--fps > 0"),
     (["prepare", "{src}", "{out}", "--workers", "0"], "workers must be at least 1"),
     (["prepare", "{src}", "/proc/idvid-prepare"], "cannot create folder /proc/idvid-prepare"),

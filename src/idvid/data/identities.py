@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from idvid.data.identity_morph import SourcePhoto, sample_photo
+from idvid.data.workers import spawn_pool
 from idvid.errors import FaceError, IdvidError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -184,11 +185,7 @@ def _run_candidates(sources, seed: int, indices: list[int], analyzer, workers: i
     consecutive candidates; results in ``indices`` order either way)."""
     if workers <= 1 or len(indices) < 2 * workers:
         return _candidates(sources, seed, indices, analyzer, full)
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     chunks = [[int(k) for k in c] for c in np.array_split(np.asarray(indices), min(len(indices), 4 * workers))]
-    # spawn: MediaPipe / OpenCV state in this process must not be forked
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with spawn_pool(workers) as pool:
         futures = [pool.submit(_worker_candidates, sources, seed, chunk, full) for chunk in chunks]
         return [item for future in futures for item in future.result()]

@@ -48,6 +48,7 @@ from idvid.data.crop_buckets import (
     default_buckets,
 )
 from idvid.data.store import ClipStore
+from idvid.data.workers import spawn_pool
 from idvid.errors import FaceError, GenerationError, IdvidError, VideoError
 
 LEDGER_NAME = "prepare.ledger.jsonl"
@@ -251,10 +252,9 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
             for slot, path in todo:
                 record(prepare_source(path, out, slot, options, captions.get(str(path), "")))
         else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import as_completed
 
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            with spawn_pool(workers) as pool:
                 futures = [pool.submit(prepare_source, path, out, slot, options, captions.get(str(path), ""))
                            for slot, path in todo]
                 for future in as_completed(futures):

@@ -29,6 +29,7 @@ import numpy as np
 from idvid.atomic import atomic_output, make_folder
 from idvid.data.store import INDEX_NAME, SHARDS, ClipStore, StoreError
 from idvid.data.synth_clip import ClipOptions, render_clip, round_floats
+from idvid.data.workers import spawn_pool
 from idvid.engines.request import MAX_SEED
 from idvid.errors import GenerationError
 from idvid.render.framing import FACE_FRACTION, MAX_FACE_FRACTION
@@ -109,8 +110,12 @@ def synthesize(
         raise GenerationError(f"size must be even and >= 32, num_frames >= 2 (got {size}, {num_frames})")
     if not 0.1 <= face_fraction <= MAX_FACE_FRACTION:
         raise GenerationError(f"face_fraction must be in [0.1, {MAX_FACE_FRACTION}], got {face_fraction}")
-    if not 0 <= seed <= MAX_SEED or workers < 1:
-        raise GenerationError(f"seed must be from 0 to {MAX_SEED} and workers at least 1 (got {seed}, {workers})")
+    if not 0 <= seed <= MAX_SEED:
+        raise GenerationError(f"seed must be from 0 to {MAX_SEED} (got {seed})")
+    if workers < 1:
+        raise GenerationError(f"workers must be at least 1 (got {workers})")
+    if not 0 <= heldout_fraction < 1:
+        raise GenerationError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     out = Path(out)
     options = ClipOptions(size=int(size), num_frames=int(num_frames), ref_views=int(ref_views),
                           face_fraction=float(face_fraction))
@@ -195,11 +200,9 @@ def _run_jobs(jobs: list, workers: int, total: int, progress) -> list[float]:
                 for j in job[3]:
                     tick(_identity_job(*job[:3], [j], *job[4:]))
         else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import as_completed
 
-            # spawn: MediaPipe / OpenCV state in this process must not be forked
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            with spawn_pool(workers) as pool:
                 futures = [pool.submit(_identity_job, *job) for job in jobs]
                 for future in as_completed(futures):
                     tick(future.result())

@@ -107,7 +107,10 @@ def available_memory(device: str | None = None) -> int:
     if device and device.startswith("cuda"):
         import torch
 
-        return int(torch.cuda.mem_get_info(torch.device(device))[0])
+        gpu = torch.device(device)
+        # torch's cache is free to this process, though not to the driver
+        cached = torch.cuda.memory_reserved(gpu) - torch.cuda.memory_allocated(gpu)
+        return int(torch.cuda.mem_get_info(gpu)[0] + cached)
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:

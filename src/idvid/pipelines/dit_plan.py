@@ -107,35 +107,43 @@ def dit_spec(model: str) -> DitSpec:
 
 
 def _builtin_spec(preset) -> DitSpec:
+    import torch
     from accelerate import init_empty_weights
 
     from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
 
-    with init_empty_weights():
+    with torch.random.fork_rng(), init_empty_weights():  # module init draws random numbers
         components = IDVideoPipeline.builtin_components(preset, with_text_encoder=False)
     weights = module_bytes(components.values())
     return spec_of(components["transformer"], components["vae"], preset.defaults, weights)
 
 
 def _directory_spec(path: Path, defaults: dict | None) -> DitSpec:
+    import torch
     from accelerate import init_empty_weights
 
     index = check_model_dir(path)
-    with init_empty_weights():
-        transformer, vae = (_from_config(path, name, index[name]) for name in ("transformer", "vae"))
-    if "face_encoder" in index:  # a saved idvid pipeline keeps its own defaults
-        defaults = index.get("generation_defaults") or defaults
-    family = family_of(transformer)
-    weights = sum(f.stat().st_size for f in path.glob("*/*.safetensors"))
-    return spec_of(transformer, vae, defaults or FAMILY_DEFAULTS[family.name], weights)
+    try:
+        with torch.random.fork_rng(), init_empty_weights():
+            transformer, vae = (_from_config(path, name, index[name]) for name in ("transformer", "vae"))
+        family = family_of(transformer)
+        if "face_encoder" in index:  # a saved idvid pipeline keeps its own defaults
+            defaults = index.get("generation_defaults") or defaults
+        # The transformer and VAE as they load (float32, whatever the files hold); the rest as stored.
+        others = sum(f.stat().st_size for f in path.glob("*/*.safetensors")
+                     if f.parent.name not in ("transformer", "vae"))
+        return spec_of(transformer, vae, defaults or FAMILY_DEFAULTS[family.name],
+                       module_bytes([transformer, vae]) + others)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ModelFileError(f"cannot read the model in {path}: {type(err).__name__}: {err}") from None
 
 
 def _from_config(path: Path, name: str, entry: list):
-    library, class_name = entry
     try:
+        library, class_name = entry
         cls = getattr(import_module(library), class_name)
         config = json.loads((path / name / "config.json").read_text())
-    except (ImportError, AttributeError, OSError, json.JSONDecodeError) as err:
+    except (ImportError, AttributeError, OSError, ValueError, TypeError) as err:
         raise ModelFileError(f"cannot read {path / name}: {err}") from None
     return cls.from_config(config)
 

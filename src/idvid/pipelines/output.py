@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,13 +19,13 @@ class FrameStream:
     """
 
     shape: tuple[int, int, int, int]
-    frames: Iterator[np.ndarray]
+    frames: Iterable[np.ndarray]
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        return self.frames
+        return iter(self.frames)
 
 
 @dataclass

@@ -26,7 +26,7 @@ ProgressFn = Callable[[int, "int | None"], None]
 _BT709 = 1  # AVCOL_SPC_BT709 / AVCOL_PRI_BT709 / AVCOL_TRC_BT709
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
 # Byte-identical files for identical frames. With x264's defaults the same frames gave up to
-# ten different files in 120 encodes, even single-threaded (some of its CPU-specific
+# 12 different files in 60 encodes, even single-threaded (some of its CPU-specific
 # algorithms are not repeatable); cpu-independent=1 gave one file in every run we measured,
 # at no measured speed cost. A fixed thread count keeps the bytes the same on machines with
 # other core counts (frame threads change the bitstream).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,9 @@ class NanoPipeline:
         options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                     identity_guidance_scale, seed, face_index, fps, negative_prompt)
         plan = self.plan("nano", options)
+        if output_type == "np":  # held whole, not streamed
+            frames = plan.options["num_frames"] * plan.options["height"] * plan.options["width"] * 3
+            plan = replace(plan, memory_bytes=plan.memory_bytes + frames)
         check_memory(plan, loaded=True)
         for name in plan.ignored:
             logger.warning("nano does not use %s; it is ignored", IGNORED_OPTIONS[name])

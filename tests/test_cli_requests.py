@@ -174,3 +174,12 @@ def test_a_run_folder_that_cannot_be_made_is_refused_before_any_work(capsys, tmp
     (tmp_path / "file").write_text("x")
     code, _, err = run_cli(capsys, *command, "--out", tmp_path / "file" / "run")
     assert code == 1 and "file is a file, not a folder" in error_line(err) and "Traceback" not in err
+
+
+def test_bench_checks_suite_options_before_any_model_loads(capsys, tmp_path, astronaut_path, no_model_loads):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"name: off-grid\nfaces: [{{id: a, photos: [{astronaut_path}]}}]\n"
+                     "prompts: [{id: nod, text: a woman nods}]\nseeds: [0]\noptions: {num_frames: 18}\n")
+    code, _, err = run_cli(capsys, "bench", suite, "--model", "tiny", "--out", tmp_path / "run")
+    assert code == 1 and "nearest valid: 17 or 21" in error_line(err)
+    assert not (tmp_path / "run").exists()

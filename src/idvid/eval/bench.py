@@ -156,11 +156,12 @@ def run_bench(
     """
     from tqdm.auto import tqdm
 
-    from idvid.engines import engine_kind
+    from idvid.engines import GenerationOptions, plan_generation
     from idvid.eval.models import EvalModels
 
     suite = load_suite(suite_path)  # 1. check everything before any heavy work
-    engine_kind(model)  # unknown presets and broken model directories fail here
+    # unknown presets, broken model directories, and suite options past the model's limits
+    plan_generation(model, GenerationOptions(**suite.options), device=device)
     out_dir = Path(out_dir).expanduser()
     run = BenchRun(out_dir, suite, _model_key(model))
     config = _run_config(suite, run.model, device)

@@ -177,7 +177,8 @@ def test_eval_of_an_unreadable_video_is_one_line(capsys, tmp_path, astronaut_pat
     assert code == 1 and "bad.mp4" in error_line(err)
 
 
-@pytest.mark.parametrize("device, fragment", [("foo", "unknown device 'foo'"), ("cuda:0", "no CUDA GPU")])
+@pytest.mark.parametrize("device, fragment", [("foo", "unknown device 'foo'"), ("meta", "unknown device 'meta'"),
+                                              ("cuda:0", "no CUDA GPU")])
 def test_bad_device_is_one_line(capsys, tmp_path, astronaut_path, device, fragment):
     if device.startswith("cuda") and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

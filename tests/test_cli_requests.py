@@ -183,3 +183,10 @@ def test_bench_checks_suite_options_before_any_model_loads(capsys, tmp_path, ast
     code, _, err = run_cli(capsys, "bench", suite, "--model", "tiny", "--out", tmp_path / "run")
     assert code == 1 and "nearest valid: 17 or 21" in error_line(err)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_negative_prompt_without_text_guidance_is_said_to_be_ignored(capsys, caplog, tmp_path, astronaut_path):
+    code, _, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "a woman nods", "--out",
+                           tmp_path / "v.mp4", *TINY, "--guidance", "1", "--negative-prompt", "blurry")
+    assert code == 0, err
+    assert "--negative-prompt is not used at --guidance 1" in caplog.text

@@ -74,11 +74,15 @@ def check_device(device: str) -> None:
     import torch
 
     try:
-        kind = torch.device(device).type
+        chosen = torch.device(device)
     except RuntimeError:
-        raise GenerationError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if kind == "cuda" and not torch.cuda.is_available():
+        chosen = None
+    if chosen is None or chosen.type not in ("cpu", "cuda"):
+        raise GenerationError(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+    if chosen.type == "cuda" and not torch.cuda.is_available():
         raise GenerationError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
+    if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+        raise GenerationError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)")
 
 
 __all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "engine_class", "engine_kind", "load_engine",

@@ -89,7 +89,9 @@ def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
         return spec.memory(num_frames, height, width, rows)
 
     resident = BASE_BYTES + spec.weight_bytes
-    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), resident, (), estimate,
+    # Without text guidance there is no unconditional row for a negative prompt to go into.
+    ignored = ("negative_prompt",) if options.negative_prompt and opt["guidance_scale"] == 1 else ()
+    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), resident, ignored, estimate,
                           frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
 
 

@@ -329,6 +329,8 @@ class IDVideoPipeline(DiffusionPipeline):
         plan = self._plan(GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                             identity_guidance_scale, seed, face_index, fps, negative_prompt))
         check_memory(plan, str(self._execution_device), loaded=True)
+        if plan.ignored:
+            logger.warning("--negative-prompt is not used at --guidance 1 (no unconditional row); it is ignored")
         opt = plan.options
         geometry = self.family.geometry(self.vae, self.transformer)
         device = self._execution_device

@@ -128,6 +128,9 @@ class TrainConfig:
              "identity_loss.weight must be >= 0, max_sigma in (0, 1], latent_frames >= 1"),
             (self.validation.every >= 0 and self.validation.clips >= 1 and self.validation.num_inference_steps >= 1,
              "validation.every must be >= 0, clips and num_inference_steps >= 1"),
+            # validation videos are scored with video metrics, which need at least two frames
+            (self.validation.every == 0 or (self.validation.num_frames or self.data.num_frames) >= 2,
+             "validation videos need at least 2 frames (validation.num_frames, else data.num_frames)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -1,13 +1,16 @@
-"""Atomic output files: write to a hidden temporary beside the target, then rename.
+"""Atomic outputs: write to a hidden temporary beside the target, then rename.
 
-A crash, an interrupt or a bad input never leaves a half-written file under the
-output's name, and an existing file is only replaced when the caller asks for it.
+A crash, an interrupt or a bad input never leaves a half-written file or folder under the
+output's name, and an existing one is only replaced when the caller asks for it. Every
+file and folder idvid writes goes through :func:`atomic_output`, :func:`atomic_folder` or
+:func:`staged_folder`.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,6 +70,57 @@ def atomic_output(path: Path, overwrite: bool) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_folder(path: Path, overwrite: bool, temp: Path | None = None) -> Iterator[Path]:
+    """Yield a hidden temporary folder to fill; it becomes ``path`` when the block succeeds.
+
+    ``temp``: the temporary's path when several processes fill one folder and must agree on
+    it (the caller then publishes from one process); default: a fresh ``.NAME.part-XXXXXXXX``.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+    make_folder(path.parent)
+    tmp = Path(temp) if temp is not None else path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
+    tmp.mkdir(exist_ok=temp is not None)
+    try:
+        yield tmp
+        publish_folder(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish_folder(tmp: Path, path: Path) -> None:
+    """Move the finished folder ``tmp`` to ``path``, replacing what is there; the old folder is
+    renamed aside first, so ``path`` names a whole folder at every moment but one rename."""
+    old = path.with_name(f".{path.name}.old-{secrets.token_hex(4)}")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(path: Path, mode: int = 0o644) -> Iterator[Path]:
+    """Yield a hidden staging folder; when the block succeeds, each file in it moves into ``path``
+    (made if missing) and replaces the file of that name whole. Files of ``path`` the block did
+    not write stay. ``mode``: the published files' permissions."""
+    path = Path(path)
+    make_folder(path)
+    staging = path / f".staging-{secrets.token_hex(4)}"
+    staging.mkdir()
+    try:
+        yield staging
+        for file in sorted(p for p in staging.rglob("*") if p.is_file()):
+            target = path / file.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(file, mode)
+            os.replace(file, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def make_folder(folder: Path) -> None:

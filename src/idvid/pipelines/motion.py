@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +26,7 @@ import torch
 from diffusers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
+from idvid.atomic import staged_folder
 from idvid.data.motion_programs import clamp_controls
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.motion_dit import MotionDiT
@@ -107,22 +106,12 @@ class MotionGenerator:
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
         """Write the generator directory; each file is replaced whole, never left half-written."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        staging = path / f".staging-{secrets.token_hex(4)}"
-        try:
+        with staged_folder(Path(path)) as staging:  # 0o644: package data is read by everyone
             self.motion_model.save_pretrained(staging / "motion_model", safe_serialization=True)
             self.scheduler.save_pretrained(staging / "scheduler")
             index = {"_class_name": type(self).__name__, "motion_model": ["idvid", "MotionDiT"],
                      "scheduler": ["diffusers", "DDIMScheduler"], "defaults": self.defaults}
             (staging / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
-            for file in sorted(p for p in staging.rglob("*") if p.is_file()):
-                target = path / file.relative_to(staging)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(file, 0o644)  # package data must be readable by everyone
-                os.replace(file, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     # ---- sampling ---------------------------------------------------------------------------------
 

@@ -8,8 +8,9 @@ loaded with ``weights_only=True``, so no code is unpickled; left out of sharded 
 optimizer state is split over processes); ``state.json`` (step, LR scheduler,
 EMA counters, python/numpy RNG; the data position is the step).
 
-A checkpoint is written into ``.ckpt-<step>.tmp-*`` and renamed when complete, so a run killed
-mid-write leaves only a temp folder, which :func:`latest_checkpoint` ignores.
+A checkpoint is written into a hidden temporary folder and renamed when complete
+(:func:`idvid.atomic.atomic_folder`), so a run killed mid-write leaves only a hidden folder,
+which :func:`latest_checkpoint` ignores.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from __future__ import annotations
 import json
 import random
 import re
-import secrets
-import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from idvid.atomic import atomic_folder
 from idvid.errors import ModelFileError
 
 _NAME = re.compile(r"^ckpt-(\d+)$")
@@ -39,12 +39,8 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema, optimizer, lr_scheduler) -> Path:
     """weights: trainable parameter name -> tensor (full, not sharded); optimizer: None to leave it out."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    final = out / f"ckpt-{step}"
-    tmp = out / f".ckpt-{step}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    try:
+    final = Path(out) / f"ckpt-{step}"
+    with atomic_folder(final, overwrite=True) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(tmp / WEIGHTS))
         ema_state = None
         if ema is not None:
@@ -64,12 +60,6 @@ def save_checkpoint(out: Path, step: int, weights: dict[str, torch.Tensor], ema,
             "python_rng": [py_state[0], list(py_state[1]), py_state[2]],
         }
         (tmp / "state.json").write_text(json.dumps(state))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return final
 
 

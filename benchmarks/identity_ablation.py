@@ -191,9 +191,9 @@ def face_errors(pipe, sample: dict, mask: torch.Tensor, noise_seed: int, conditi
     errors = {}
     for name, references in conditions.items():
         faces, weight = face_encoder_inputs(pipe, collate_one(references or sample), "cpu")
-        kv = pipe.id_adapter.precompute(pipe.face_encoder(**faces))
+        tokens = pipe.face_encoder(**faces)
         errors[name] = []
-        with pipe.id_adapter.attach(pipe.transformer, kv, weight * (references is not None)):
+        with pipe.id_adapter.attach(pipe.transformer, tokens, weight * (references is not None)):
             for sigma, x_t in zip(SIGMAS, noisy):
                 prediction = family.predict(pipe.transformer, x_t, torch.tensor([sigma * 1000.0]), text)
                 frames = family.decode(pipe.vae, prediction).clamp(-1, 1)[0].transpose(0, 1)  # (T, 3, H, W)

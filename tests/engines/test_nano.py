@@ -98,7 +98,7 @@ def test_a_stream_draws_each_frame_when_read_and_equals_the_array(nano, astronau
     """Streamed to the encoder, a long video is never held whole: frame i is drawn when read."""
     calls = []
     kwargs = dict(prompt="a person smiles", faces=[astronaut_path], seed=3, **FAST)
-    stream = nano(**kwargs, output_type="stream", callback_on_step_end=lambda done, total: calls.append(done))
+    stream = nano(**kwargs, output_type="stream", progress=lambda done, total: calls.append(done))
     steps = FAST["num_inference_steps"]
     assert len(calls) == steps and stream.frames.shape == (5, 256, 256, 3) and len(stream.frames) == 5
     frames = iter(stream.frames)

@@ -1,4 +1,4 @@
-"""The shared attention block: precomputed keys/values, key masking, block wiring."""
+"""The shared attention block: the attention it computes, key masking, block wiring."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from idvid.models.attention import Attention, TransformerBlock
 
 
 @torch.no_grad()
-def test_precomputed_key_value_equals_context_path():
+def test_cross_attention_equals_the_explicit_softmax():
     torch.manual_seed(0)
     attn = Attention(16, 2, kv_dim=12, inner_dim=8, out_dim=20)
     x, context = torch.randn(3, 5, 16), torch.randn(3, 4, 12)
@@ -17,7 +17,10 @@ def test_precomputed_key_value_equals_context_path():
     assert out.shape == (3, 5, 20)
     k, v = attn.key_value(context)
     assert k.shape == v.shape == (3, 2, 4, 4)
-    assert torch.equal(attn(x, key_value=(k, v)), out)
+    q = attn.norm_q(attn.to_q(x).view(3, 5, 2, 4).transpose(1, 2))
+    weights = torch.softmax(q @ k.transpose(-1, -2) / 2.0, dim=-1)  # sqrt(head dim 4) = 2
+    expected = attn.to_out((weights @ v).transpose(1, 2).reshape(3, 5, 8))
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
 
 
 @torch.no_grad()

@@ -1,6 +1,6 @@
 """IdentityInjector on tiny CogVideoX and Wan backbones: exact no-op when fresh, hooks that run
-and go away, learning through the zero output projections, per-row identity weight, k/v computed
-once, errors, meta-device sizing and save/load."""
+and go away, learning through the zero output projections, per-row identity weight, one injection
+per block call, errors, meta-device sizing and save/load."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from adapter_helpers import open_adapter
 from diffusers import CogVideoXTransformer3DModel, WanTransformer3DModel
 
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
-from idvid.models.injection import IdentityInjector, IdentityKV, find_blocks
+from idvid.models.injection import IdentityInjector, find_blocks, identity_hook
 
 IDENTITY_DIM = 32
 NUM_ID_TOKENS = 4
@@ -29,14 +29,14 @@ def identity_tokens(batch: int = 2, seed: int = 1) -> torch.Tensor:
 
 
 def hook_count(model) -> int:
-    return sum(len(block._forward_hooks) for block in find_blocks(model))
+    return sum(identity_hook(block) is not None for block in find_blocks(model))
 
 
 @torch.no_grad()
 def test_fresh_injector_is_exact_noop_then_hooks_run_then_go_away(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
-    kv = injector.precompute(identity_tokens())
+    kv = identity_tokens()
     # 1. Fresh adapter: output projections are zero, the backbone output is unchanged.
     with injector.attach(backbone.model, kv):
         assert hook_count(backbone.model) == 2
@@ -57,7 +57,7 @@ def test_hooks_removed_on_exception(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
     open_adapter(injector, 1.0)
-    with pytest.raises(KeyError), injector.attach(backbone.model, injector.precompute(identity_tokens())):
+    with pytest.raises(KeyError), injector.attach(backbone.model, identity_tokens()):
         raise KeyError("boom")
     assert hook_count(backbone.model) == 0
     assert torch.equal(backbone.run(), bare)
@@ -68,7 +68,7 @@ def test_each_layer_gate_acts_on_its_own_block(backbone):
     """Only gate[1] nonzero: the injection happens after block 1 alone (layer-aware)."""
     bare = backbone.run()
     injector = make_injector(backbone)
-    kv = injector.precompute(identity_tokens())
+    kv = identity_tokens()
     outputs = []
     for gates in ([0.5, 0.0], [0.0, 0.5]):
         open_adapter(injector, gates)
@@ -83,42 +83,37 @@ def test_identity_weight_zero_leaves_row_exactly_bare(backbone):
     bare = backbone.run()
     injector = make_injector(backbone)
     open_adapter(injector, 0.5)
-    with injector.attach(backbone.model, injector.precompute(identity_tokens()), torch.tensor([0.0, 1.0])):
+    with injector.attach(backbone.model, identity_tokens(), torch.tensor([0.0, 1.0])):
         out = backbone.run()
     assert torch.equal(out[0], bare[0])
     assert (out[1] - bare[1]).abs().max() > 1e-3
 
 
 @torch.no_grad()
-def test_batch_one_kv_broadcasts_like_repeated_kv(backbone):
+def test_batch_one_identity_broadcasts_like_repeated_tokens(backbone):
     injector = make_injector(backbone)
     open_adapter(injector, 0.5)
-    kv = injector.precompute(identity_tokens(batch=1))
-    with injector.attach(backbone.model, kv):
+    tokens = identity_tokens(batch=1)
+    with injector.attach(backbone.model, tokens):
         broadcast = backbone.run()
-    tiled = IdentityKV(tuple(k.repeat(2, 1, 1, 1) for k in kv.keys), tuple(v.repeat(2, 1, 1, 1) for v in kv.values), 2)
-    assert tiled.batch_size == 2 and tiled.keys[0].shape == (2, 2, NUM_ID_TOKENS, 8)
-    with injector.attach(backbone.model, tiled):
+    with injector.attach(backbone.model, tokens.repeat(2, 1, 1)):
         repeated = backbone.run()
     torch.testing.assert_close(broadcast, repeated, atol=1e-6, rtol=0)
 
 
 @torch.no_grad()
-def test_kv_computed_once_for_a_sampling_loop(backbone):
+def test_each_block_call_injects_once(backbone):
     injector = make_injector(backbone)
     open_adapter(injector, 0.5)
-    calls = {"to_k": 0, "to_v": 0, "to_q": 0}
-    for attn in injector.attns:
-        for name in calls:
-            getattr(attn, name).register_forward_hook(lambda *_, name=name: calls.__setitem__(name, calls[name] + 1))
-    kv = injector.precompute(identity_tokens())
-    assert calls == {"to_k": 2, "to_v": 2, "to_q": 0}
-    steps = 4
-    with injector.attach(backbone.model, kv):
+    calls = []
+    injector.register_forward_hook(lambda module, args, output: calls.append(args[2]))  # args[2]: the layer
+    steps = 3
+    with injector.attach(backbone.model, identity_tokens()):
         for _ in range(steps):
             backbone.run()
-    # k/v once per layer in total; q once per layer per step.
-    assert calls == {"to_k": 2, "to_v": 2, "to_q": 2 * steps}
+    assert calls == [0, 1] * steps
+    backbone.run()  # detached: no more calls
+    assert len(calls) == 2 * steps
 
 
 def _encoder_and_inputs(tiny_encoder_config, face_inputs_factory):
@@ -131,8 +126,7 @@ def _encoder_and_inputs(tiny_encoder_config, face_inputs_factory):
 def _train_step(backbone, injector, encoder, inputs) -> None:
     """Forward and backward of a loss on the backbone output; backward inside ``attach`` as a
     training loop does it (needed under gradient checkpointing, which re-runs the hooks)."""
-    kv = injector.precompute(encoder(**inputs))
-    with injector.attach(backbone.model, kv):
+    with injector.attach(backbone.model, encoder(**inputs)):
         out = backbone.run()
         target = torch.randn(out.shape, generator=torch.Generator().manual_seed(3))
         (out * target).sum().backward()
@@ -195,26 +189,27 @@ def test_backbone_gradient_checkpointing_keeps_gradients(backbone, tiny_encoder_
         assert g.abs().sum() > 0, name
         torch.testing.assert_close(out[name], g, atol=1e-6, rtol=1e-5, msg=name)
     # Backward after leaving attach cannot re-run the removed hooks: torch says so loudly.
-    kv = injector.precompute(encoder(**inputs))
-    with injector.attach(backbone.model, kv):
+    with injector.attach(backbone.model, encoder(**inputs)):
         out = backbone.run()
     with pytest.raises(torch.utils.checkpoint.CheckpointError):
         out.sum().backward()
 
 
-def test_precompute_shapes_and_errors(backbone):
+@torch.no_grad()
+def test_identity_token_shape_errors(backbone):
     injector = make_injector(backbone)
-    kv = injector.precompute(identity_tokens(batch=3))
-    assert isinstance(kv, IdentityKV) and kv.batch_size == 3 and kv.num_layers == 2
-    assert all(t.shape == (3, 2, NUM_ID_TOKENS, 8) for t in (*kv.keys, *kv.values))
-    with pytest.raises(ValueError, match="identity_tokens must be"):
-        injector.precompute(torch.randn(3, 4, IDENTITY_DIM + 1))
+    hidden = torch.randn(2, 5, injector.config.hidden_dim)
+    assert injector(hidden, identity_tokens(), 0).shape == hidden.shape
+    with pytest.raises(ValueError, match="identity tokens must be"):
+        injector(hidden, torch.randn(2, 4, IDENTITY_DIM + 1), 0)
+    with pytest.raises(ValueError, match="identity tokens must be"):
+        injector(hidden, torch.randn(4, IDENTITY_DIM), 0)
 
 
 @torch.no_grad()
 def test_attach_errors(backbone):
     injector = make_injector(backbone)
-    kv = injector.precompute(identity_tokens())
+    kv = identity_tokens()
     with pytest.raises(ValueError, match="Linear"), injector.attach(torch.nn.Linear(2, 2), kv):
         pass
     other_layers = IdentityInjector(num_layers=3, hidden_dim=16, identity_dim=IDENTITY_DIM)
@@ -223,22 +218,19 @@ def test_attach_errors(backbone):
     other_width = IdentityInjector(num_layers=2, hidden_dim=24, identity_dim=IDENTITY_DIM)
     with pytest.raises(ValueError, match="width 16"), other_width.attach(backbone.model, kv):
         pass
-    short_kv = IdentityKV(kv.keys[:1], kv.values[:1], 2)
-    with pytest.raises(ValueError, match="kv holds 1"), injector.attach(backbone.model, short_kv):
-        pass
     with pytest.raises(ValueError, match="identity_weight"), injector.attach(backbone.model, kv, torch.ones(2, 1)):
         pass
-    with pytest.raises(RuntimeError, match="already attached"), injector.attach(backbone.model, kv):
-        with injector.attach(backbone.model, kv):
+    with pytest.raises(RuntimeError, match="another identity adapter"), injector.attach(backbone.model, kv):
+        with make_injector(backbone, seed=1).attach(backbone.model, kv):
             pass
+    assert hook_count(backbone.model) == 0
     # Batch mismatches surface at the first block.
     with pytest.raises(ValueError, match="identity batch 3"):
-        with injector.attach(backbone.model, injector.precompute(identity_tokens(batch=3))):
+        with injector.attach(backbone.model, identity_tokens(batch=3)):
             backbone.run()
     with pytest.raises(ValueError, match=r"identity_weight must be \(2,\)"):
         with injector.attach(backbone.model, kv, torch.ones(3)):
             backbone.run()
-    assert hook_count(backbone.model) == 0
 
 
 @pytest.mark.parametrize(
@@ -271,7 +263,7 @@ def test_save_load_round_trip(backbone, tmp_path: Path):
     with torch.no_grad():
         outputs = []
         for model in (injector, loaded):
-            with model.attach(backbone.model, model.precompute(tokens)):
+            with model.attach(backbone.model, tokens):
                 outputs.append(backbone.run())
     assert torch.equal(outputs[0], outputs[1])
     assert (outputs[0] - backbone.run()).abs().max() > 1e-3  # the loaded adapter is the saved, trained one
@@ -288,8 +280,7 @@ def test_fp32_injector_on_bf16_backbone(backbone_factory):
 
     bare = run()
     injector = IdentityInjector.for_transformer(wan, identity_dim=IDENTITY_DIM, inner_dim=16, num_heads=2)
-    kv = injector.precompute(identity_tokens().to(torch.bfloat16))
-    assert kv.keys[0].dtype == torch.float32
+    kv = identity_tokens().to(torch.bfloat16)
     with injector.attach(wan, kv):
         fresh = run()
     assert fresh.dtype == torch.bfloat16 and torch.equal(fresh, bare)

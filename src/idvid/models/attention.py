@@ -1,8 +1,7 @@
 """The one attention block shared by the face-knowledge encoder and the identity injector.
 
 - :class:`Attention`: multi-head attention over ``torch.nn.functional.scaled_dot_product_attention``
-  with separate query / key-value / inner / output widths, per-head qk RMSNorm, a key mask, and
-  keys/values that can be computed once (:meth:`Attention.key_value`) and reused.
+  with separate query / key-value / inner / output widths, per-head qk RMSNorm and a key mask.
 - :class:`TransformerBlock`: pre-norm block of optional cross-attention, optional self-attention and
   an MLP (diffusers' ``FeedForward``). With both attentions it is a Perceiver-resampler block.
 - :class:`BlockStack`: a list of blocks that honours diffusers' gradient checkpointing
@@ -73,24 +72,20 @@ class Attention(nn.Module):
         x: torch.Tensor,
         context: torch.Tensor | None = None,
         context_mask: torch.Tensor | None = None,
-        key_value: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Attend from ``x`` to ``context`` (``x`` itself when neither context nor key_value is given).
+        """Attend from ``x`` to ``context`` (``x`` itself when no context is given).
 
         Args:
             x: (B, Nq, Dq) query tokens.
             context: (B, Nk, Dc) context tokens.
             context_mask: (B, Nk) bool, True for keys that may be attended to. Every row needs at
                 least one True, otherwise its output is NaN.
-            key_value: precomputed ``key_value(context)``, (B or 1, H, Nk, Dh) each; replaces context.
 
         Returns:
             (B, Nq, out_dim).
         """
-        # 1. Keys and values: precomputed, from the context, or from x (self-attention).
-        if key_value is None:
-            key_value = self.key_value(x if context is None else context)
-        k, v = key_value
+        # 1. Keys and values: from the context, or from x (self-attention).
+        k, v = self.key_value(x if context is None else context)
         # 2. Queries.
         q = self.norm_q(rearrange(self.to_q(x), "b n (h d) -> b h n d", h=self.num_heads))
         # 3. Attention, masked keys get exactly zero weight.

@@ -4,28 +4,27 @@ Every backbone block l gets its own low-rank cross-attention from the video toke
 tokens F, scaled by a learnable per-layer gate; the output projections start at zero, so a fresh
 adapter leaves the backbone exactly unchanged:
 
-    h_l <- h_l + gate[l] * to_out(attn(to_q(LN(h_l)), k_l, v_l)) * identity_weight[b]
+    h_l <- h_l + gate[l] * to_out(attn(to_q(LN(h_l)), to_k(F), to_v(F))) * identity_weight[b]
 
-The backbone's code is not copied: :meth:`IdentityInjector.attach` registers forward hooks on its
-blocks (``transformer_blocks`` of ``CogVideoXTransformer3DModel``, ``blocks`` of
-``WanTransformer3DModel``) and removes them on exit. Identity tokens are fixed while sampling, so
-their keys and values are computed once per video by :meth:`IdentityInjector.precompute`.
+The backbone's code is not copied: :meth:`IdentityInjector.register` adds a diffusers
+:class:`~diffusers.hooks.ModelHook` named ``"idvid_identity"`` to each block's ``HookRegistry``
+(``transformer_blocks`` of ``CogVideoXTransformer3DModel``, ``blocks`` of ``WanTransformer3DModel``).
+Registered before a cache (``transformer.enable_cache``), the hook is the innermost one, so a
+block the cache skips does not inject either: the cached residual already holds its identity.
+Everything the adapter computes goes through module forwards, so model and group offloading
+move its weights like any other module's.
+
+The hooks read an :class:`Injection`: while it is empty they pass the block's output through.
 
 Sampling::
 
-    kv = injector.precompute(face_encoder(...))           # once per video
-    with injector.attach(transformer, kv, identity_weight):
+    injection = injector.register(transformer)           # once, for the life of the pipeline
+    with injection.use(face_encoder(...), identity_weight):
         for t in timesteps:
-            noise_pred = transformer(latents, t, ...)     # hooks inject identity in every block
+            noise_pred = transformer(latents, t, ...)   # every executed block injects identity
 
-Training: call ``precompute`` inside the graph; gradients reach the injector and the face encoder,
-also when the backbone uses (non-reentrant) gradient checkpointing: the hooks run inside each
-checkpointed block and are re-run on recomputation, so call ``backward`` inside the ``with``::
-
-    kv = injector.precompute(face_encoder(...))
-    with injector.attach(transformer, kv):
-        loss = flow_matching_loss(transformer(...), target)
-        accelerator.backward(loss)
+Training keeps the injection set from one ``forward`` to its ``backward``, so gradient
+checkpointing, which re-runs the blocks in backward, injects the same identity again.
 """
 
 from __future__ import annotations
@@ -36,45 +35,57 @@ from dataclasses import dataclass
 
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.hooks import HookRegistry, ModelHook
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
-from torch.utils.hooks import RemovableHandle
 
 from idvid.models.attention import Attention
 
+IDENTITY_HOOK = "idvid_identity"  # the hooks' name in each block's HookRegistry
 # Attributes holding the block list, in the order they are looked up.
 _BLOCK_ATTRIBUTES = ("transformer_blocks", "blocks")  # CogVideoX, Wan
 
 
-@dataclass(frozen=True)
-class IdentityKV:
-    """Identity keys and values for every injected layer, computed once per video.
-
-    keys, values: ``num_layers`` tensors of (B, H, K, Dh) each (K identity tokens, H heads).
-    batch_size: B; a batch of 1 is broadcast to any video batch.
-    """
-
-    keys: tuple[torch.Tensor, ...]
-    values: tuple[torch.Tensor, ...]
-    batch_size: int
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.keys)
-
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> IdentityKV:
-        """The same keys and values on another device and/or dtype."""
-        keys = tuple(k.to(device=device, dtype=dtype) for k in self.keys)
-        values = tuple(v.to(device=device, dtype=dtype) for v in self.values)
-        return IdentityKV(keys, values, self.batch_size)
-
-
 @dataclass
 class Injection:
-    """What registered hooks inject on their next call: set per video (sampling) or per step (training)."""
+    """What the identity hooks add on their next calls.
 
-    kv: IdentityKV | None = None
+    tokens: (B or 1, K, identity_dim) identity tokens; None: the hooks are idle.
+    identity_weight: (B,) per-row scale (0: no identity in that row); None means 1.
+    """
+
+    tokens: torch.Tensor | None = None
     identity_weight: torch.Tensor | None = None
+
+    @contextmanager
+    def use(self, tokens: torch.Tensor, identity_weight: torch.Tensor | None = None) -> Iterator[None]:
+        """Inject ``tokens`` inside the ``with`` body; what was set before comes back after."""
+        if identity_weight is not None and identity_weight.ndim != 1:
+            raise ValueError(f"identity_weight must be (B,), got {tuple(identity_weight.shape)}")
+        previous = self.tokens, self.identity_weight
+        self.tokens, self.identity_weight = tokens, identity_weight
+        try:
+            yield
+        finally:
+            self.tokens, self.identity_weight = previous
+
+
+class IdentityHook(ModelHook):
+    """Adds the identity to the video tokens a block returns (element 0 of CogVideoX's
+    ``(hidden_states, encoder_hidden_states)``, the tensor Wan returns)."""
+
+    def __init__(self, adapter: IdentityInjector, layer: int, injection: Injection) -> None:
+        super().__init__()
+        self.adapter, self.layer, self.injection = adapter, layer, injection
+
+    def post_forward(self, module: nn.Module, output):
+        tokens = self.injection.tokens
+        if tokens is None:
+            return output
+        weight = self.injection.identity_weight
+        if isinstance(output, tuple):
+            return (self.adapter(output[0], tokens, self.layer, weight), *output[1:])
+        return self.adapter(output, tokens, self.layer, weight)
 
 
 def find_blocks(transformer: nn.Module) -> nn.ModuleList:
@@ -152,27 +163,10 @@ class IdentityInjector(ModelMixin, ConfigMixin):
         config = {"num_layers": transformer.config.get("num_layers", len(blocks)), "hidden_dim": hidden_dim}
         return cls(**{**config, **overrides})
 
-    def precompute(self, identity_tokens: torch.Tensor) -> IdentityKV:
-        """Keys and values of every layer, once per video (not once per denoising step).
-
-        Args:
-            identity_tokens: (B, K, identity_dim), the FaceKnowledgeEncoder's output.
-
-        Returns:
-            IdentityKV with ``num_layers`` keys and values of (B, H, K, inner_dim // H).
-        """
-        if identity_tokens.ndim != 3 or identity_tokens.shape[-1] != self.config.identity_dim:
-            raise ValueError(
-                f"identity_tokens must be (B, K, {self.config.identity_dim}), got {tuple(identity_tokens.shape)}"
-            )
-        tokens = identity_tokens.to(self.gate.dtype)
-        keys, values = zip(*(attn.key_value(tokens) for attn in self.attns), strict=True)
-        return IdentityKV(tuple(keys), tuple(values), identity_tokens.shape[0])
-
     def forward(
         self,
         hidden_states: torch.Tensor,
-        kv: IdentityKV,
+        identity_tokens: torch.Tensor,
         layer: int,
         identity_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -180,41 +174,42 @@ class IdentityInjector(ModelMixin, ConfigMixin):
 
         Args:
             hidden_states: (B, N, C) video tokens after block ``layer``.
-            kv: from :meth:`precompute`, batch B or 1.
+            identity_tokens: (B or 1, K, identity_dim), the FaceKnowledgeEncoder's output; a batch
+                of 1 serves every row. Keys and values are projected here, per call: K is a few
+                dozen tokens against thousands of video tokens, so caching them saves nothing
+                measurable, and through forwards alone offloading hooks see every weight used.
             layer: block index l.
             identity_weight: (B,) per-row scale; 0 leaves a row exactly unchanged. None means 1.
 
         Returns:
-            (B, N, C): ``h + gate[l] * to_out(attn(to_q(LN(h)), k_l, v_l)) * identity_weight``.
+            (B, N, C): ``h + gate[l] * to_out(attn(to_q(LN(h)), to_k(F), to_v(F))) * identity_weight``.
         """
         # 1. Check that the block's tokens match the injector and the identity batch.
         b, _, c = hidden_states.shape
         if c != self.config.hidden_dim:
             raise ValueError(f"block {layer} gives width {c}, the injector was built for {self.config.hidden_dim}")
-        if kv.batch_size not in (1, b):
-            raise ValueError(f"identity batch {kv.batch_size} does not match the video batch {b}")
+        if identity_tokens.ndim != 3 or identity_tokens.shape[-1] != self.config.identity_dim:
+            raise ValueError(f"identity tokens must be (B, K, {self.config.identity_dim}), "
+                             f"got {tuple(identity_tokens.shape)}")
+        if identity_tokens.shape[0] not in (1, b):
+            raise ValueError(f"identity batch {identity_tokens.shape[0]} does not match the video batch {b}")
         if identity_weight is not None and tuple(identity_weight.shape) != (b,):
             raise ValueError(f"identity_weight must be ({b},), got {tuple(identity_weight.shape)}")
-        # 2. Low-rank cross-attention to the precomputed identity keys and values (batch 1 broadcasts).
+        # 2. Low-rank cross-attention from the video tokens to the identity tokens.
         dtype = self.gate.dtype
-        k, v = kv.keys[layer], kv.values[layer]
-        if k.shape[0] != b:
-            k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
-        delta = self.attns[layer](self.norms[layer](hidden_states.to(dtype)), key_value=(k, v))
+        context = identity_tokens.to(dtype).expand(b, -1, -1)
+        delta = self.attns[layer](self.norms[layer](hidden_states.to(dtype)), context=context)
         # 3. Gate (zero at init) and per-row identity weight, added to the residual stream.
         scale = self.gate[layer]
         if identity_weight is not None:
             scale = scale * identity_weight.to(device=delta.device, dtype=dtype)[:, None, None]
         return hidden_states + (delta * scale).to(hidden_states.dtype)
 
-    def register(self, transformer: nn.Module, injection: Injection) -> list[RemovableHandle]:
-        """Hook every block of ``transformer`` to inject what ``injection`` holds at call time.
+    def register(self, transformer: nn.Module) -> Injection:
+        """Hook every block of ``transformer``; returns the :class:`Injection` the hooks read.
 
-        The hooks stay until their handles are removed. :meth:`attach` is the scoped form for
-        sampling; a training wrapper keeps the hooks for the whole run and sets ``injection.kv``
-        in its forward, so backward recomputation (gradient checkpointing) sees the same state.
-        Blocks returning a tuple (CogVideoXBlock: ``(hidden_states, encoder_hidden_states)``) get
-        the injection on element 0, the video tokens; blocks returning a tensor (Wan) on it.
+        Registering again returns the same Injection. Register before enabling a cache on the
+        transformer: a hook registered later wraps the cache's and would inject into skipped blocks.
         """
         # 1. Validate the backbone against the config.
         blocks = find_blocks(transformer)
@@ -224,53 +219,56 @@ class IdentityInjector(ModelMixin, ConfigMixin):
         hidden_dim = backbone_hidden_dim(transformer)
         if hidden_dim is not None and hidden_dim != self.config.hidden_dim:
             raise ValueError(f"{name} has width {hidden_dim}, the injector was built for {self.config.hidden_dim}")
-        if any(getattr(h, "_idvid_identity", False) for h in blocks[0]._forward_hooks.values()):
-            raise RuntimeError(f"identity injection is already attached to this {name}")
+        existing = identity_hook(blocks[0])
+        if existing is not None:
+            if existing.adapter is not self:
+                raise RuntimeError(f"another identity adapter is already registered on this {name}")
+            return existing.injection
+        if getattr(transformer, "is_cache_enabled", False):
+            raise RuntimeError(f"register identity injection before enabling a cache on this {name}: "
+                               "the cache must wrap it to skip it")
+        # 2. One hook per block, all reading one Injection.
+        injection = Injection()
+        for layer, block in enumerate(blocks):
+            HookRegistry.check_if_exists_or_initialize(block).register_hook(IdentityHook(self, layer, injection),
+                                                                           IDENTITY_HOOK)
+        return injection
 
-        # 2. One hook per block; it replaces the block's video-token output.
-        def make_hook(layer: int):
-            def hook(module: nn.Module, args: tuple, output):
-                if injection.kv is None:
-                    raise RuntimeError("identity injection is registered but has no keys/values for this call")
-                if isinstance(output, tuple):
-                    return (self(output[0], injection.kv, layer, injection.identity_weight), *output[1:])
-                return self(output, injection.kv, layer, injection.identity_weight)
-
-            hook._idvid_identity = True
-            return hook
-
-        return [block.register_forward_hook(make_hook(i)) for i, block in enumerate(blocks)]
-
-    def check_kv(self, kv: IdentityKV, identity_weight: torch.Tensor | None = None) -> None:
-        """ValueError when ``kv`` or ``identity_weight`` does not fit this injector."""
-        if kv.num_layers != self.config.num_layers:
-            raise ValueError(f"kv holds {kv.num_layers} layers, the injector has {self.config.num_layers}")
-        if identity_weight is not None and identity_weight.ndim != 1:
-            raise ValueError(f"identity_weight must be (B,), got {tuple(identity_weight.shape)}")
+    def unregister(self, transformer: nn.Module) -> None:
+        """Remove this adapter's hooks from ``transformer``'s blocks."""
+        for block in find_blocks(transformer):
+            hook = identity_hook(block)
+            if hook is not None and hook.adapter is self:
+                block._diffusers_hook.remove_hook(IDENTITY_HOOK, recurse=False)
 
     @contextmanager
     def attach(
         self,
         transformer: nn.Module,
-        kv: IdentityKV,
+        identity_tokens: torch.Tensor,
         identity_weight: torch.Tensor | None = None,
     ) -> Iterator[None]:
-        """Inject identity into every forward of ``transformer`` inside the ``with`` body.
-
-        Registers the hooks of :meth:`register` and removes them on exit, also on an exception.
-        Under gradient checkpointing the backward pass re-runs the blocks and so needs the hooks:
-        call ``backward`` inside the ``with`` (otherwise torch raises a CheckpointError).
+        """Inject identity into every forward of ``transformer`` inside the ``with`` body: the
+        scoped form of :meth:`register` + :meth:`Injection.use`. Hooks this call registered are
+        removed on exit, also on an exception.
 
         Args:
             transformer: a CogVideoXTransformer3DModel, WanTransformer3DModel, or any module with
                 ``transformer_blocks`` / ``blocks`` of width ``hidden_dim``.
-            kv: from :meth:`precompute`; may carry autograd history (training).
+            identity_tokens: (B or 1, K, identity_dim); may carry autograd history (training).
             identity_weight: (B,) float per video row, e.g. 0 for guidance rows without identity.
         """
-        self.check_kv(kv, identity_weight)
-        handles = self.register(transformer, Injection(kv.to(dtype=self.gate.dtype), identity_weight))
+        registered_here = identity_hook(find_blocks(transformer)[0]) is None
+        injection = self.register(transformer)
         try:
-            yield
+            with injection.use(identity_tokens, identity_weight):
+                yield
         finally:
-            for handle in handles:
-                handle.remove()
+            if registered_here:
+                self.unregister(transformer)
+
+
+def identity_hook(block: nn.Module) -> IdentityHook | None:
+    """The identity hook registered on ``block``, if any."""
+    registry = getattr(block, "_diffusers_hook", None)
+    return None if registry is None else registry.get_hook(IDENTITY_HOOK)

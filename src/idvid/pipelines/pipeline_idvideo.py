@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline
+from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 from diffusers.utils.torch_utils import randn_tensor
 
 from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory, check_prompt
@@ -25,7 +26,7 @@ from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
-from idvid.models.injection import IdentityInjector
+from idvid.models.injection import IdentityInjector, find_blocks
 from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder  # noqa: F401 - loadable as a saved component
 from idvid.pipelines import dit_plan
 from idvid.pipelines.face_inputs import face_tensors
@@ -55,8 +56,12 @@ class IDVideoPipeline(DiffusionPipeline):
     ``boundary_ratio``, with its own ``id_adapter_2``; the face encoder is shared.
     """
 
+    # The identity adapters are not in the chain: the transformer calls them from inside its blocks
+    # (like a ControlNet), so model offload moves each to the device on its first call and back
+    # in ``maybe_free_model_hooks``.
     model_cpu_offload_seq = "text_encoder->image_encoder->face_encoder->transformer->transformer_2->vae"
     _optional_components = ["image_encoder", "transformer_2", "id_adapter_2"]
+    _callback_tensor_inputs = ["latents"]
 
     def __init__(
         self,
@@ -95,6 +100,9 @@ class IDVideoPipeline(DiffusionPipeline):
             weights_trained=weights_trained,
         )
         self._face_analyzer = None
+        self._current_timestep = None  # read by caches that act by timestep (Pyramid Attention Broadcast)
+        # Registered now, before any cache a user enables, so the cache wraps the identity hooks.
+        self._injections = [adapter.register(transformer) for transformer, adapter in self._expert_modules()]
 
     # ------------------------------------------------------------------ loading
 
@@ -195,6 +203,19 @@ class IDVideoPipeline(DiffusionPipeline):
                     module.to(dtype)
         return pipe
 
+    @property
+    def current_timestep(self) -> torch.Tensor | None:
+        """The denoising step's timestep while sampling, else None (as in diffusers' pipelines)."""
+        return self._current_timestep
+
+    def compile_blocks(self, **compile_options) -> None:
+        """Regional ``torch.compile``: each transformer block of every expert, identity hook
+        included, compiled once and reused by its repeats (diffusers' ``compile_repeated_blocks``,
+        for CogVideoX too, which does not declare its repeated blocks)."""
+        for transformer, _ in self._expert_modules():
+            for block in find_blocks(transformer):
+                block.compile(**compile_options)
+
     # ------------------------------------------------------------------ conditioning
 
     @property
@@ -265,19 +286,17 @@ class IDVideoPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------ sampling
 
-    def _experts(self, identity: torch.Tensor) -> list[tuple]:
-        """(transformer, adapter, identity kv) for each expert, high-noise first."""
+    def _expert_modules(self) -> list[tuple]:
+        """(transformer, adapter) of each expert, high-noise first."""
         pairs = [(self.transformer, self.id_adapter)]
         if self.transformer_2 is not None:
             pairs.append((self.transformer_2, self.id_adapter_2))
-        return [(transformer, adapter, adapter.precompute(identity)) for transformer, adapter in pairs]
+        return pairs
 
-    def _expert_for(self, experts: list[tuple], t: torch.Tensor) -> tuple:
+    def _expert_at(self, t: torch.Tensor) -> int:
         """Wan 2.2's rule: the first expert at t >= boundary, the second below it."""
         boundary = self.config.boundary_ratio
-        if boundary is None or t >= boundary * self.scheduler.config.num_train_timesteps:
-            return experts[0]
-        return experts[1]
+        return int(boundary is not None and t < boundary * self.scheduler.config.num_train_timesteps)
 
     def _plan(self, options: GenerationOptions) -> GenerationPlan:
         """This loaded model's plan for ``options`` (defaults, grid and memory)."""
@@ -303,7 +322,9 @@ class IDVideoPipeline(DiffusionPipeline):
         face_index: int | None = None,
         fps: float | None = None,
         output_type: str = "np",
-        callback_on_step_end: Callable[[int, int], None] | None = None,
+        callback_on_step_end: Callable | PipelineCallback | MultiPipelineCallbacks | None = None,
+        callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",),
+        progress: Callable[[int, int], None] | None = None,
     ) -> VideoOutput:
         """Generate a video of the person in ``faces`` doing what ``prompt`` says.
 
@@ -317,7 +338,10 @@ class IDVideoPipeline(DiffusionPipeline):
             seed: makes the output reproducible (the noise is drawn on the CPU).
             output_type: "np" for uint8 frames, "stream" for the same as a FrameStream, "latent"
                 for the final latents (B, C, f, h, w).
-            callback_on_step_end: called as ``fn(step, total_steps)`` after each denoising step.
+            callback_on_step_end: diffusers' step callback, called as ``fn(pipe, step_index, timestep,
+                callback_kwargs)`` after each denoising step; the dict it returns may replace the
+                latents. ``callback_on_step_end_tensor_inputs`` names what callback_kwargs holds.
+            progress: called as ``fn(steps_done, total_steps)`` after each denoising step.
 
         Returns:
             VideoOutput with frames (T, H, W, 3) uint8 and fps.
@@ -326,6 +350,12 @@ class IDVideoPipeline(DiffusionPipeline):
         check_prompt(prompt)
         if output_type not in ("np", "stream", "latent"):
             raise GenerationError(f"output_type must be 'np', 'stream' or 'latent', got {output_type!r}")
+        if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
+            callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
+        unknown = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
+        if unknown:
+            raise GenerationError(f"callback_on_step_end_tensor_inputs may name {self._callback_tensor_inputs}, "
+                                  f"not {sorted(unknown)}")
         plan = self._plan(GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                             identity_guidance_scale, seed, face_index, fps, negative_prompt))
         check_memory(plan, str(self._execution_device), loaded=True)
@@ -342,7 +372,6 @@ class IDVideoPipeline(DiffusionPipeline):
         observations = self.face_analyzer.references(face_list, face_index)
         identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
-        experts = self._experts(identity)  # per expert: (transformer, adapter, kv), kv computed once
         identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)
 
         # 3. Text: one embedding per guidance row.
@@ -361,26 +390,38 @@ class IDVideoPipeline(DiffusionPipeline):
         latents = randn_tensor(latent_shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
         latents = latents.to(device) * self.scheduler.init_noise_sigma
 
-        # 5. Denoise with the identity adapter attached to every block of the step's expert.
+        # 5. Denoise; the step's expert injects the identity in every block it executes. All
+        # guidance rows share one batch, so one cache context holds them.
         timesteps = self.scheduler.timesteps
+        experts = self._expert_modules()
         with self.progress_bar(total=len(timesteps)) as bar:
             for step, t in enumerate(timesteps):
-                transformer, adapter, kv = self._expert_for(experts, t)
+                self._current_timestep = t
+                expert = self._expert_at(t)
+                transformer = experts[expert][0]
                 model_input = self.scheduler.scale_model_input(latents, t).expand(len(rows), -1, -1, -1, -1)
-                with adapter.attach(transformer, kv, identity_weight):
+                with self._injections[expert].use(identity, identity_weight), transformer.cache_context(
+                        "guidance_rows", step_index=step, num_inference_steps=len(timesteps), timestep=t):
                     prediction = self.family.predict(transformer, model_input, t.expand(len(rows)), text, condition)
                 guided = combine(prediction.float(), rows, opt["guidance_scale"], opt["identity_guidance_scale"])
                 latents = self.scheduler.step(guided, t, latents, return_dict=False)[0]
-                bar.update()
                 if callback_on_step_end is not None:
-                    callback_on_step_end(step + 1, len(timesteps))
+                    available = {"latents": latents}  # what _callback_tensor_inputs names
+                    tensors = {name: available[name] for name in callback_on_step_end_tensor_inputs}
+                    latents = callback_on_step_end(self, step, t, tensors).pop("latents", latents)
+                bar.update()
+                if progress is not None:
+                    progress(step + 1, len(timesteps))
 
-        # 6. Decode.
+        self._current_timestep = None
+
+        # 6. Decode, then offload every model again and reset the caches' state (diffusers' contract).
+        video = latents if output_type == "latent" else self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
+        self.maybe_free_model_hooks()
         if output_type == "latent":
             return VideoOutput(frames=latents, fps=opt["fps"])
         from idvid.video import to_uint8
 
-        video = self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
         frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
         if output_type == "stream":
             return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=opt["fps"])

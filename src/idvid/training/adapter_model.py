@@ -5,22 +5,19 @@ module's ``forward`` uses. So the face encoder, the identity adapter and the bac
 :class:`IdentityTrainingModel`, whose ``forward`` computes the identity tokens and runs the
 backbone with the adapter's hooks injecting them.
 
-The hooks are registered once, for the life of the model, and read the keys/values that the
-latest ``forward`` set (:class:`~idvid.models.injection.Injection`). Backward therefore runs
-outside ``forward`` (as DDP needs) and still finds the hooks when gradient checkpointing
-re-runs a block.
+The adapter's hooks are the pipeline's own (registered once on its transformer); they read the
+identity tokens the latest ``forward`` set (:class:`~idvid.models.injection.Injection`).
+Backward therefore runs outside ``forward`` (as DDP needs) and still injects the same identity
+when gradient checkpointing re-runs a block. Sampling with the pipeline in between (validation)
+sets its own tokens for the call and restores these after.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idvid.models.injection import Injection
 
 
 class IdentityTrainingModel(nn.Module):
@@ -42,8 +39,7 @@ class IdentityTrainingModel(nn.Module):
         self.family = pipe.family
         # FSDP's transformer-based wrap reads this: one unit per backbone block.
         self._no_split_modules = list(getattr(pipe.transformer, "_no_split_modules", None) or [])
-        self.injection = Injection()
-        self._hooks = self.id_adapter.register(self.transformer, self.injection)
+        self.injection = self.id_adapter.register(self.transformer)
 
     def forward(
         self,
@@ -67,29 +63,16 @@ class IdentityTrainingModel(nn.Module):
         Returns:
             (B, C, f, h, w) the backbone's output in its scheduler's prediction type.
         """
-        # 1. Identity tokens and every layer's keys/values, with gradients.
+        # 1. Identity tokens, with gradients; they stay set until the next forward (see module doc).
         tokens = self.face_encoder(**faces)
         self.tokens = tokens  # for losses on the tokens themselves (read after forward)
-        self.injection.kv = self.id_adapter.precompute(tokens)
-        self.injection.identity_weight = identity_weight
+        self.injection.tokens, self.injection.identity_weight = tokens, identity_weight
         # 2. The backbone; its blocks' hooks inject what step 1 set.
         return self.family.predict(self.transformer, latents, timestep, text_embeds, condition)
 
-    def detach(self) -> None:
-        """Remove the training hooks for good (training is over)."""
-        for handle in self._hooks:
-            handle.remove()
-        self._hooks = []
-
-    @contextmanager
-    def detached(self) -> Iterator[None]:
-        """The backbone without the training hooks for a while, e.g. to sample with the pipeline,
-        which attaches the adapter itself."""
-        self.detach()
-        try:
-            yield
-        finally:
-            self._hooks = self.id_adapter.register(self.transformer, self.injection)
+    def release(self) -> None:
+        """Drop the last step's identity tokens (and their graph): training is over."""
+        self.injection.tokens = self.injection.identity_weight = self.tokens = None
 
 
 def face_encoder_inputs(pipe, batch: dict, device) -> tuple[dict, torch.Tensor]:

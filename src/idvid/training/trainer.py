@@ -305,7 +305,7 @@ class Trainer:
         if self.ema is not None:
             self.ema.copy_to(self.params)
         model = self.unwrapped
-        model.detach()
+        model.release()
         merge_lora(self.pipe.transformer)
         for module in (model.face_encoder, model.id_adapter, model.transformer):
             module.eval()
@@ -325,7 +325,7 @@ class Trainer:
             self.ema.store(self.params)
             self.ema.copy_to(self.params)
         try:
-            with model.detached(), torch.no_grad():
+            with torch.no_grad():
                 model.eval()
                 return self.validator.run(self.pipe, self.step, is_main=self.accelerator.is_main_process)
         finally:

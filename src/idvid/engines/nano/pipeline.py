@@ -100,7 +100,7 @@ class NanoPipeline:
         face_index: int | None = None,
         fps: float | None = None,
         output_type: str = "np",
-        callback_on_step_end: Callable[[int, int], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
@@ -108,7 +108,8 @@ class NanoPipeline:
         interface and not used (a warning says so when they are set). ``num_inference_steps``
         and ``guidance_scale`` are the motion model's. ``output_type``: "np" gives frames
         (T, H, W, 3) uint8; "stream" a FrameStream that draws each frame as it is read, so a
-        long video is never held whole.
+        long video is never held whole. ``progress``: called as ``fn(done, total)`` after each
+        motion step and each frame drawn.
         """
         from idvid.render import Portrait, PortraitRenderer
 
@@ -140,8 +141,8 @@ class NanoPipeline:
 
         def advance(done: int, total: int) -> None:
             bar.update(1)
-            if callback_on_step_end is not None:
-                callback_on_step_end(bar.n, bar.total)
+            if progress is not None:
+                progress(bar.n, bar.total)
 
         with _closed_on_error(bar):
             track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)

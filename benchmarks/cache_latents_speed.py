@@ -71,7 +71,7 @@ def main() -> None:
     from idvid.data.dataset import ClipDataset, frames_to_video
     from idvid.data.latent_cache import cache_identity, find_latent_cache
     from idvid.data.synth import synthesize
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     print(f"cpus: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, load average: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:

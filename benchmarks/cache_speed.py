@@ -30,8 +30,8 @@ PROMPT = "a woman turns to her left and smiles"
 
 def build(preset_name: str, layers: int, heads: int):
     """The preset's tiny components with a deeper, wider transformer and an adapter that acts."""
+    from idvid.engines.dit.pipeline import IDVideoPipeline
     from idvid.models.injection import IdentityInjector
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
     from idvid.presets import get_preset
 
     preset = get_preset(preset_name)

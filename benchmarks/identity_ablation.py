@@ -86,8 +86,8 @@ def make_data(root: Path, identities: int, clips: int, face_fraction: float) -> 
 
 def initial_model(out: Path, seed: int) -> Path:
     """pixel-small with seed-drawn random weights, saved once; both arms of a seed start from it."""
+    from idvid.engines.dit.pipeline import IDVideoPipeline
     from idvid.models.backbones.scratch import pixel_small_components
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
     from idvid.presets import PRESETS
 
     path = out / f"init-seed{seed}"
@@ -248,7 +248,7 @@ def sampling_scores(pipe, dataset, indices: list[int], steps: int) -> dict[str, 
 
 
 def evaluate(final: Path, data: Path, identity_run: bool, clips: int, sample_clips: int, steps: int) -> dict:
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     cached = final.parent / "scores.json"
     if cached.is_file():

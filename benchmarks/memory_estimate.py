@@ -38,7 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=CASES, metavar="MODEL:HxWxT")
     args = parser.parse_args()
-    from idvid.engines import GenerationOptions, engine_class, engine_kind
+    from idvid.engines import GenerationOptions, engine_kind, engine_package
 
     print(f"{'model':<16} {'size':>16} {'estimate':>9} {'measured':>9} {'ratio':>6}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +46,7 @@ def main() -> None:
             model, size = case.split(":")
             height, width, frames = (int(v) for v in size.split("x"))
             options = GenerationOptions(num_frames=frames, height=height, width=width)
-            estimate = engine_class(engine_kind(model)).plan(model, options).memory_bytes
+            estimate = engine_package(engine_kind(model)).plan(model, options).memory_bytes
             # A fresh interpreter per case: ru_maxrss of children only ever grows.
             peak = int(subprocess.run([sys.executable, __file__, "--measure", model, size, tmp],
                                       check=True, capture_output=True, text=True).stdout)

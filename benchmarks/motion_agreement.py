@@ -3,7 +3,7 @@
     python benchmarks/motion_agreement.py [--model DIR] [--seeds 2] [--threads 1]
 
 Each prompt is sampled with a few seeds (each seed with its own reference pose) and the generated
-yaw / pitch / roll are judged with the evaluation's checker (:mod:`idvid.eval.motion_check`):
+yaw / pitch / roll are judged with the evaluation's checker (:mod:`idvid.engines.nano.motion_check`):
 on all 49 frames, and on the 16 uniformly sampled frames the video evaluation reads. Half the
 prompts are held-out paraphrases (phrases the training sampler never writes). Also prints
 seed diversity, same-seed repeatability, idle behaviour, a few non-head controls, and the
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from idvid.data.captions import heldout_surface_forms
+from idvid.engines.nano.head_actions import HeadAction, classify_actions
+from idvid.engines.nano.motion import MotionGenerator
+from idvid.engines.nano.motion_check import check_prompt_motion
 from idvid.eval.context import sample_indices
-from idvid.eval.head_actions import HeadAction, classify_actions
-from idvid.eval.motion_check import check_prompt_motion
-from idvid.pipelines.motion import MotionGenerator
 
 A = HeadAction
 # (prompt, expected head action); the held-out ones are recognised by heldout_surface_forms().

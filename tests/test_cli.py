@@ -119,7 +119,7 @@ def test_wrong_output_format(capsys, tmp_path, astronaut_path):
 
 
 def test_pickle_model_directory_is_refused(capsys, tmp_path, astronaut_path):
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     model = tmp_path / "model"
     IDVideoPipeline.from_pretrained("tiny").save_pretrained(model)

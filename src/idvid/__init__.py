@@ -22,8 +22,8 @@ _LAZY = {
     "FaceObservation": "idvid.face",
     "FaceKnowledgeEncoder": "idvid.models.face_knowledge",
     "IdentityInjector": "idvid.models.injection",
-    "IDVideoPipeline": "idvid.pipelines.pipeline_idvideo",
-    "VideoOutput": "idvid.pipelines.output",
+    "IDVideoPipeline": "idvid.engines.dit.pipeline",
+    "VideoOutput": "idvid.engines.output",
     "load_engine": "idvid.engines",
     "PRESETS": "idvid.presets",
 }
@@ -32,12 +32,12 @@ __all__ = sorted(_LAZY) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from idvid.engines import load_engine
+    from idvid.engines.dit.pipeline import IDVideoPipeline
+    from idvid.engines.output import VideoOutput
     from idvid.errors import FaceError, GenerationError, IdvidError, ImageError, ModelFileError, VideoError
     from idvid.face import FaceAnalyzer, FaceObservation
     from idvid.models.face_knowledge import FaceKnowledgeEncoder
     from idvid.models.injection import IdentityInjector
-    from idvid.pipelines.output import VideoOutput
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
     from idvid.presets import PRESETS
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

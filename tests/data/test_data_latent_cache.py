@@ -26,7 +26,7 @@ from idvid.data.latent_cache import (  # noqa: E402
     find_latent_cache,
 )
 from idvid.data.store import ClipStore  # noqa: E402
-from idvid.pipelines.pipeline_idvideo import IDVideoPipeline  # noqa: E402
+from idvid.engines.dit.pipeline import IDVideoPipeline  # noqa: E402
 
 FRAMES, WINDOW = 12, 9  # 9 = 4k+1 (Wan) and 8k+1 (CogVideoX)
 MODELS = ["tiny", "tiny-cogvideox-i2v"]

@@ -7,10 +7,10 @@ from diffusers import DDIMScheduler
 
 from idvid.engines import engine_kind, load_engine
 from idvid.engines.nano import NanoPipeline
+from idvid.engines.nano.motion import MotionGenerator
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import GenerationError, ModelFileError
 from idvid.face import cosine
-from idvid.models.motion_dit import MotionDiT
-from idvid.pipelines.motion import MotionGenerator
 from idvid.render.controls import NEUTRAL
 
 FAST = dict(num_frames=5, height=256, width=256, num_inference_steps=2)

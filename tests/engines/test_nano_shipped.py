@@ -26,7 +26,7 @@ def test_cli_with_the_shipped_weights_makes_the_person_do_what_was_asked(capsys,
         "--height", 192, "--width", 160, "--fps", 24, "--negative-prompt", "blurry", "--id-guidance", 3)
     assert code == 0, err
     said = caplog.text  # the CLI prints these as "warning: ..." lines
-    assert "nano does not use --negative-prompt" in said and "nano does not use --id-guidance" in said
+    assert "nano ignores --negative-prompt" in said and "nano ignores --id-guidance" in said
     video = read_video(out)
     assert video.frames.shape == (48, 192, 160, 3) and video.fps == 24
     result = evaluate_video(out, [astronaut_path], prompt, ["facesim", "identity_stability", "prompt_motion",

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from eval_helpers import rotated_clip
 
+from idvid.engines.nano.head_actions import ACTIONS, HeadAction, classify_action, classify_actions
+from idvid.engines.nano.motion_check import check_action, check_prompt_motion, swings
 from idvid.eval import evaluate_video
-from idvid.eval.head_actions import ACTIONS, HeadAction, classify_action, classify_actions
-from idvid.eval.motion_check import check_action, check_prompt_motion, swings
 
 A = HeadAction
 

@@ -153,7 +153,7 @@ def test_mesh_geometry_ignores_rigid_motion():
     assert motion_from_reference(2.0 * mesh + 5.0, mesh) == pytest.approx(0.0, abs=1e-9)
     assert motion_from_reference(moved, mesh) > 0.1  # rotation does
     # between frames, translation counts, in inter-ocular units
-    from idvid.eval.faces import interocular
+    from idvid.face.landmarks import interocular
 
     shifted = mesh + np.array([interocular(mesh), 0.0, 0.0])
     assert motion_between(mesh, shifted) == pytest.approx(1.0)
@@ -178,7 +178,7 @@ def test_ssim_matches_scikit_image(astronaut):
 def test_import_stays_light():
     code = (
         "import sys, idvid.eval; from idvid.eval import evaluate_video, ModelPaths, HeadAction; "
-        "import idvid.eval.head_actions, idvid.eval.motion_check, idvid.eval.fid; "
+        "import idvid.engines.nano.head_actions, idvid.engines.nano.motion_check, idvid.eval.fid; "
         "heavy = [m for m in ('cv2', 'mediapipe', 'torch', 'transformers') if m in sys.modules]; "
         "print(','.join(heavy))"
     )

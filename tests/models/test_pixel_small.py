@@ -24,7 +24,7 @@ def test_pixel_latents_are_exact_and_round_trip_through_save(tmp_path):
 
 @pytest.fixture(scope="module")
 def pipe():
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     return IDVideoPipeline.from_pretrained("pixel-small")
 
@@ -77,7 +77,7 @@ def test_a_saved_pixel_small_pipeline_loads_in_a_fresh_process(pipe, tmp_path):
     import sys
 
     pipe.save_pretrained(tmp_path / "saved")
-    code = ("from idvid.pipelines.pipeline_idvideo import IDVideoPipeline; import sys; "
+    code = ("from idvid.engines.dit.pipeline import IDVideoPipeline; import sys; "
             "pipe = IDVideoPipeline.from_pretrained(sys.argv[1]); print(type(pipe.vae).__name__)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "saved")], capture_output=True, text=True,
                           timeout=300)

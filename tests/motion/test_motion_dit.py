@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from idvid.models.motion_dit import MotionDiT
+from idvid.engines.nano.motion_dit import MotionDiT
 
 TINY = dict(in_channels=16, num_frames=12, width=32, num_layers=2, num_heads=2, text_dim=16, timestep_dim=16,
             channel_mean=[0.5] * 16, channel_std=[2.0] * 16)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from idvid.engines.nano.motion import MotionGenerator, resample_track, shipped_motion_dir
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import GenerationError, ModelFileError
-from idvid.models.motion_dit import MotionDiT
-from idvid.pipelines.motion import MotionGenerator, resample_track, shipped_motion_dir
 from idvid.render.controls import CONTROL_NAMES
 from idvid.training.motion import make_schedulers
 

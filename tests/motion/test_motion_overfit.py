@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from idvid.data.motion_programs import sample_clip
-from idvid.models.motion_dit import MotionDiT
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.models.text_encoder import get_text_encoder
 from idvid.training.motion import CaptionBank, diffusion_loss, make_schedulers, validation_loss
 

@@ -11,9 +11,9 @@ import pytest
 
 from idvid.data.captions import HELDOUT_PHRASES, heldout_surface_forms, write_caption
 from idvid.data.motion_programs import ACTION_KINDS, CLIP_SECONDS, MODEL_FRAMES, realise, sample_clip, sample_steps
+from idvid.engines.nano.head_actions import HeadAction, classify_actions
+from idvid.engines.nano.motion_check import check_action
 from idvid.eval.context import sample_indices
-from idvid.eval.head_actions import HeadAction, classify_actions
-from idvid.eval.motion_check import check_action
 from idvid.render.controls import CONTROL_NAMES
 
 HEAD_ACTIONS = [a.value for a in HeadAction if a is not HeadAction.NONE]

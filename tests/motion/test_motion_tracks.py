@@ -23,7 +23,7 @@ from idvid.data.tracks import (
     track_path,
     window_frames,
 )
-from idvid.eval.faces import interocular
+from idvid.face.landmarks import interocular
 from idvid.face.observation import HeadPose
 from idvid.face.pose import pose_to_rotation, rotation_to_pose
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from idvid.pipelines.motion import MotionGenerator
+from idvid.engines.nano.motion import MotionGenerator
 from idvid.training.motion import TrainConfig, main, train
 
 TINY = TrainConfig(stats_clips=64, batch_size=8, fresh_per_batch=2, log_every=2,

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from idvid.data.tracks import store_tracks
+from idvid.engines.nano.motion import MotionGenerator
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import IdvidError
-from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import get_text_encoder
-from idvid.pipelines.motion import MotionGenerator
 from idvid.training.motion import CaptionBank, MixedSource, TrainConfig, diffusion_loss, main, make_schedulers, train
 
 TINY_MODEL = {"width": 32, "num_layers": 1, "num_heads": 2, "timestep_dim": 16, "num_frames": 49}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+from idvid.engines.dit.pipeline import IDVideoPipeline
 from idvid.training.adapter_model import IdentityTrainingModel
 
 PEOPLE = 6

@@ -25,7 +25,7 @@ def test_lora_trains_only_lora_in_the_backbone_and_folds_into_the_final_weights(
     trainer.train(progress=False)
     assert all(torch.equal(p, frozen[n]) for n, p in trainer.pipe.transformer.named_parameters() if n in frozen)
     # the final pipeline: plain backbone weights (LoRA folded in) that give the trained model's output
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     loaded = IDVideoPipeline.from_pretrained(tmp_path / "final")
     assert not [n for n, _ in loaded.transformer.named_parameters() if "lora" in n]

@@ -71,7 +71,7 @@ def test_checkpoints_are_safetensors_atomic_and_checked(store, tmp_path):
 
 
 def test_final_pipeline_loads_and_generates(store, tmp_path, astronaut_obs):
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     result = Trainer(_config(store, steps=2), tmp_path).train(progress=False)
     assert (tmp_path / "train_log.csv").read_text().count("\n") == 3

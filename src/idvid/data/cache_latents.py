@@ -108,7 +108,7 @@ def _clips_to_cache(root: Path, split: str | None, num_frames: int, frame_stride
 
 def _load_pipeline(model: str, device: str | None):
     from idvid.engines import check_device, engine_kind
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     if device:
         check_device(device)

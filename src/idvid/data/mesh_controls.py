@@ -30,9 +30,8 @@ from itertools import combinations
 
 import numpy as np
 
-from idvid.eval.faces import interocular
 from idvid.face import landmarks as lm
-from idvid.face.landmarks import NOSE_BASE
+from idvid.face.landmarks import NOSE_BASE, interocular
 from idvid.face.pose import head_pose
 from idvid.render.expressions import expression_offsets
 from idvid.render.headframe import HeadFrame

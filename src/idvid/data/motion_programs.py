@@ -5,7 +5,7 @@ A program is 0-3 actions over a clip plus background behaviour; realised, it is 
 :data:`CLIP_SECONDS` (8 fps), and a caption (:mod:`idvid.data.captions`) describes it.
 
 Sign conventions (the one place they are spelled out for the motion model; they match
-:mod:`idvid.render.controls` and :mod:`idvid.eval.head_actions`). "Left" and "right" in a
+:mod:`idvid.render.controls` and :mod:`idvid.engines.nano.head_actions`). "Left" and "right" in a
 prompt are the subject's OWN sides:
 
 - "turns (to her) left", "glances over his left shoulder": yaw > 0 (the face turns towards image right);

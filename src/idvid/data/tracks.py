@@ -20,7 +20,7 @@ model's layout, plus the reference pose the model is conditioned on.
 4. **Time.** Like the procedural programs, a model track is :data:`MODEL_FRAMES` frames spanning
    :data:`CLIP_SECONDS` end to end (8 fps). The clip's first ``CLIP_SECONDS`` (``round(6 fps) + 1``
    frames, or all of a clip that is just that long, as ``idvid synth`` makes them) are resampled
-   onto them with :func:`idvid.pipelines.motion.resample_track` (linear, blinks kept). Shorter
+   onto them with :func:`idvid.engines.nano.motion.resample_track` (linear, blinks kept). Shorter
    clips are rejected rather than slowed down.
 5. **Cache.** Step 1-2's per-frame controls (the slow part, 15-25 ms a frame) are kept beside the
    clip as ``<clip_id>.track.npz`` (written atomically), with the video's size and modification
@@ -42,7 +42,8 @@ from idvid.data.motion_actions import CLIP_SECONDS
 from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
 from idvid.data.store import ClipStore
 from idvid.errors import FaceError, IdvidError
-from idvid.eval.faces import interocular, largest_face
+from idvid.face.detect import largest_face
+from idvid.face.landmarks import interocular
 from idvid.face.pose import head_pose
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL
 from idvid.render.headframe import HeadFrame
@@ -180,7 +181,7 @@ def window_frames(num_frames: int, fps: float) -> int:
 def model_window(values: np.ndarray, fps: float) -> np.ndarray:
     """(T, 16) per-frame controls at ``fps`` -> (MODEL_FRAMES, 16): the first CLIP_SECONDS,
     resampled end to end and clamped to the renderer's ranges."""
-    from idvid.pipelines.motion import resample_track  # here: that module imports torch and diffusers
+    from idvid.engines.nano.motion import resample_track  # here: that module imports torch and diffusers
 
     return clamp_controls(resample_track(values[: window_frames(len(values), fps)], MODEL_FRAMES))
 

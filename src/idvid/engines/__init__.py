@@ -1,9 +1,8 @@
 """Engine selection: one entry point for every kind of generator.
 
-An engine is a pipeline class with ``from_pretrained(name_or_dir)``,
-``plan(name_or_dir, GenerationOptions) -> GenerationPlan`` (limits and memory, before loading)
-and ``__call__(prompt=..., faces=..., **GenerationOptions) -> VideoOutput``. Each kind registers
-here once; the CLI, the API and the benchmarks only call :func:`load_engine`.
+Each engine is a package ``idvid.engines.<name>`` that keeps the contract of
+:mod:`idvid.engines.base` and registers here with one line. The CLI, the API and the benchmarks
+only call :func:`plan_generation` and :func:`load_engine`.
 """
 
 from __future__ import annotations
@@ -14,26 +13,16 @@ from pathlib import Path
 from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory
 from idvid.errors import GenerationError, ModelFileError
 
-# engine kind -> "module:Class"
+# engine kind -> its package
 ENGINES: dict[str, str] = {
-    "nano": "idvid.engines.nano:NanoPipeline",
-    "dit": "idvid.pipelines.pipeline_idvideo:IDVideoPipeline",
-}
-# engine kind -> "module:function" of its plan (the class's ``plan``), in a module that imports
-# as little as it can, so a bad request is refused before the engine's libraries load.
-PLANNERS: dict[str, str] = {
-    "nano": "idvid.engines.nano.limits:plan",
-    "dit": "idvid.pipelines.dit_plan:plan",
+    "nano": "idvid.engines.nano",
+    "dit": "idvid.engines.dit",
 }
 
 
-def engine_class(kind: str):
-    return _resolve(ENGINES[kind])
-
-
-def _resolve(spec: str):
-    module, name = spec.split(":")
-    return getattr(import_module(module), name)
+def engine_package(kind: str):
+    """The package of engine ``kind``: its light ``plan`` and ``recognizes``, its lazy ``Pipeline``."""
+    return import_module(ENGINES[kind])
 
 
 def engine_kind(model: str) -> str:
@@ -46,7 +35,7 @@ def engine_kind(model: str) -> str:
     if not path.exists():
         get_preset(model)  # raises the "unknown model" error listing the presets
     for kind in ENGINES:
-        if engine_class(kind).recognizes(path):
+        if engine_package(kind).recognizes(path):
             return kind
     raise ModelFileError(f"{path} is not a model directory of any engine ({', '.join(ENGINES)})")
 
@@ -56,7 +45,7 @@ def plan_generation(model: str, options: GenerationOptions, device: str | None =
     load): the resolved plan, or a GenerationError that says what would fit."""
     if device:
         check_device(device)
-    plan = _resolve(PLANNERS[engine_kind(model)])(model, options)
+    plan = engine_package(engine_kind(model)).plan(model, options)
     check_memory(plan, device)
     return plan
 
@@ -65,7 +54,7 @@ def load_engine(model: str, device: str | None = None):
     """Load the engine for a preset name or a model directory, on ``device`` (default: CPU)."""
     if device:
         check_device(device)
-    engine = engine_class(engine_kind(model)).from_pretrained(model)
+    engine = engine_package(engine_kind(model)).Pipeline.from_pretrained(model)
     return engine.to(device) if device else engine
 
 
@@ -85,5 +74,5 @@ def check_device(device: str) -> None:
         raise GenerationError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)")
 
 
-__all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "engine_class", "engine_kind", "load_engine",
+__all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "engine_kind", "engine_package", "load_engine",
            "plan_generation"]

@@ -70,14 +70,14 @@ class GenerationPlan:
     options: every option resolved (the model's defaults filled in); memory_bytes: the
     estimated peak memory of the process; resident_bytes: the part of it a loaded engine
     already holds (libraries and weights); ignored: options the user set that this engine
-    does not use; estimate: bytes for other (frames, height, width), to say what would fit;
+    does not use, each with the reason; estimate: bytes for other (frames, height, width), to say what would fit;
     frame_step / size_step: the engine's grid, so suggestions are valid requests.
     """
 
     options: dict
     memory_bytes: int
     resident_bytes: int
-    ignored: tuple[str, ...]
+    ignored: dict[str, str]
     estimate: Callable[[int, int, int], int]
     frame_step: int = 1
     size_step: int = 2

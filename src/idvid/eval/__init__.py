@@ -27,9 +27,9 @@ _LAZY = {
     "register_metric": "idvid.eval.registry",
     "get_metric": "idvid.eval.registry",
     "metric_names": "idvid.eval.registry",
-    "HeadAction": "idvid.eval.head_actions",
-    "classify_actions": "idvid.eval.head_actions",
-    "check_action": "idvid.eval.motion_check",
+    "HeadAction": "idvid.engines.nano.head_actions",
+    "classify_actions": "idvid.engines.nano.head_actions",
+    "check_action": "idvid.engines.nano.motion_check",
     "frechet_distance": "idvid.eval.fid",
     "frechet_distance_from_features": "idvid.eval.fid",
 }
@@ -37,12 +37,12 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from idvid.engines.nano.head_actions import HeadAction, classify_actions
+    from idvid.engines.nano.motion_check import check_action
     from idvid.eval.context import EvalContext, Series, sample_indices
     from idvid.eval.evaluate import EvalResult, evaluate_video, format_result, metric_definitions
     from idvid.eval.fid import frechet_distance, frechet_distance_from_features
-    from idvid.eval.head_actions import HeadAction, classify_actions
     from idvid.eval.models import EvalModels, ModelPaths
-    from idvid.eval.motion_check import check_action
     from idvid.eval.registry import METRICS, Metric, get_metric, metric_names, register_metric
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

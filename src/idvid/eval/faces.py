@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.errors import FaceError
-from idvid.face import landmarks as lm
 from idvid.face.align import ALIGNED_CROP_SIZE, align_face
+from idvid.face.detect import largest_face
+from idvid.face.landmarks import interocular
 from idvid.face.observation import FaceDetection, HeadPose
-
-# Eye-corner mesh indices (subject's right eye: outer 33, inner 133; left eye: inner 362,
-# outer 263). Their midpoints are the eye centres; present in the 468- and 478-point meshes.
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,6 @@ class FrameFace:
     mesh: FrameMesh | None
 
 
-def largest_face(detections: list[FaceDetection]) -> FaceDetection | None:
-    """The detection with the largest box area, or None for an empty list."""
-    if not detections:
-        return None
-    return max(detections, key=lambda d: float(d.box[2] * d.box[3]))
-
-
 def analyze_frame(analyzer, frame: np.ndarray, frame_index: int) -> FrameFace | None:
     """Detect, align, mesh and embed the largest face of ``frame`` (H, W, 3) uint8; None if none."""
     chosen = largest_face(analyzer.detect(frame))
@@ -76,14 +67,6 @@ def mesh_face(analyzer, frame: np.ndarray, face: FaceDetection, frame_index: int
 
 
 # ---- mesh geometry ------------------------------------------------------------------------
-
-
-def interocular(vertices: np.ndarray) -> float:
-    """Distance between the two eye centres (mean of each eye's corners) in mesh units (3D)."""
-    v = np.asarray(vertices, dtype=np.float64)
-    right = v[list(lm.RIGHT_EYE_CORNERS)].mean(axis=0)
-    left = v[list(lm.LEFT_EYE_CORNERS)].mean(axis=0)
-    return float(max(np.linalg.norm(left - right), 1e-9))
 
 
 def normalised_mesh(vertices: np.ndarray) -> np.ndarray:

@@ -72,3 +72,10 @@ def detection_to_row(detection: FaceDetection) -> np.ndarray:
     """(1, 15) float32 in YuNet's layout (box, 5 landmarks, score), which OpenCV's SFace expects."""
     row = np.concatenate([detection.box, detection.landmarks.reshape(-1), [detection.score]])
     return row.astype(np.float32)[None, :]
+
+
+def largest_face(detections: list[FaceDetection]) -> FaceDetection | None:
+    """The detection with the largest box area, or None for an empty list."""
+    if not detections:
+        return None
+    return max(detections, key=lambda d: float(d.box[2] * d.box[3]))

@@ -1,4 +1,5 @@
-"""Named groups of MediaPipe face-mesh vertex indices, and the mesh's triangle list.
+"""Named groups of MediaPipe face-mesh vertex indices, the mesh's triangle list, and the
+mesh measures built only on them (the inter-ocular distance).
 
 Index lists follow MediaPipe's published keypoint annotations. "Right"/"left" are the
 subject's own (so the right eye is on the image left in a frontal photo). Eyelid lists run
@@ -123,3 +124,11 @@ def mesh_triangles() -> np.ndarray:
     rows, third = np.nonzero(common)
     triangles = np.sort(np.stack([edges[rows, 0], edges[rows, 1], third], axis=1), axis=1)
     return np.unique(triangles, axis=0).astype(np.int32)
+
+
+def interocular(vertices: np.ndarray) -> float:
+    """Distance between the two eye centres (mean of each eye's corners) in mesh units (3D)."""
+    v = np.asarray(vertices, dtype=np.float64)
+    right = v[list(RIGHT_EYE_CORNERS)].mean(axis=0)
+    left = v[list(LEFT_EYE_CORNERS)].mean(axis=0)
+    return float(max(np.linalg.norm(left - right), 1e-9))

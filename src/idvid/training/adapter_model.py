@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-
 class IdentityTrainingModel(nn.Module):
     """Face encoder + identity adapter + backbone transformer of an ``IDVideoPipeline``.
 

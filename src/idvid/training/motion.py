@@ -39,10 +39,10 @@ from tqdm.auto import tqdm
 from idvid.data.captions import write_caption
 from idvid.data.motion_programs import MODEL_FRAMES, Step, realise, sample_clip, sample_reference_pose, sample_steps
 from idvid.data.tracks import ClipTrack, store_tracks
+from idvid.engines.nano.motion import MotionGenerator
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import IdvidError
-from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
-from idvid.pipelines.motion import MotionGenerator
 from idvid.render.controls import CONTROL_NAMES
 
 MODEL_CONFIG = dict(width=128, num_layers=4, num_heads=4, num_frames=MODEL_FRAMES)
@@ -338,11 +338,11 @@ def validation_loss(model: MotionDiT, scheduler: DDPMScheduler, batch: dict, see
 def evaluate_heldout(generator: MotionGenerator, seed: int, per_action: int = 3) -> dict:
     """Head-action agreement of generated tracks on held-out paraphrase captions (one seed each).
 
-    Judged with the evaluation's checker (:func:`idvid.eval.motion_check.check_prompt_motion`) on
+    Judged with the evaluation's checker (:func:`idvid.engines.nano.motion_check.check_prompt_motion`) on
     the generated yaw / pitch / roll directly (no rendering).
     """
-    from idvid.eval.head_actions import ACTIONS
-    from idvid.eval.motion_check import check_prompt_motion
+    from idvid.engines.nano.head_actions import ACTIONS
+    from idvid.engines.nano.motion_check import check_prompt_motion
 
     rng = np.random.default_rng([seed, 4])
     passed, total = 0, 0

@@ -112,7 +112,7 @@ class Trainer:
         from diffusers.training_utils import EMAModel
 
         from idvid.data.buckets import BucketBatchSampler
-        from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+        from idvid.engines.dit.pipeline import IDVideoPipeline
 
         self.config, self.out = config, Path(out)
         t = config.train

@@ -1,4 +1,5 @@
-"""nano's limits, defaults and memory: what a request may ask, known without loading anything.
+"""nano's limits, defaults and memory: what a request may ask, known without loading anything,
+and the file that marks a nano model directory.
 
 Kept apart from the pipeline (and its torch, diffusers and face-stack imports) so the CLI
 checks a request in a fraction of a second.
@@ -11,6 +12,7 @@ from pathlib import Path
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import GenerationError
 
+INDEX_FILE = "motion_generator.json"
 # 6 s of motion (the motion model's span) at 12 fps.
 DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
 MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
@@ -19,9 +21,14 @@ NANO_BASE_BYTES = 900 * 2**20
 RENDER_BYTES_PER_PIXEL = 60
 ENCODER_BYTES_PER_PIXEL = 3
 X264_FRAMES_IN_FLIGHT = 50
-# Accepted for the common engine interface, unused here: identity is the photo itself, and
-# the motion model has no negative prompt.
-IGNORED_OPTIONS = {"negative_prompt": "--negative-prompt", "identity_guidance_scale": "--id-guidance"}
+# Accepted for the common engine interface, unused here, and why.
+IGNORED_OPTIONS = {"negative_prompt": "the motion model has no negative prompt",
+                   "identity_guidance_scale": "the identity is the photo itself, not guided"}
+
+
+def recognizes(path: Path) -> bool:
+    """Whether ``path`` is a nano model directory."""
+    return (Path(path) / INDEX_FILE).is_file()
 
 
 def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
@@ -36,7 +43,7 @@ def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
             nearest = min(max(value + value % 2, MIN_SIZE), MAX_SIZE)
             raise GenerationError(f"{side} must be even and between {MIN_SIZE} and {MAX_SIZE} "
                                   f"(got {value}; nearest valid: {nearest})")
-    ignored = tuple(name for name in options.given() if name in IGNORED_OPTIONS)
+    ignored = {name: IGNORED_OPTIONS[name] for name in options.given() if name in IGNORED_OPTIONS}
     memory = nano_memory(opt["num_frames"], opt["height"], opt["width"])
     return GenerationPlan(opt, memory, NANO_BASE_BYTES, ignored, nano_memory)
 

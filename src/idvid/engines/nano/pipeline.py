@@ -22,39 +22,31 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from idvid.data.motion_actions import CLIP_SECONDS, head_sway
-from idvid.engines.nano.limits import IGNORED_OPTIONS, plan
-from idvid.engines.request import GenerationOptions, check_memory, check_prompt
-from idvid.errors import GenerationError, ModelFileError
-from idvid.face.analyzer import as_face_list
+from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
+from idvid.engines.nano.limits import plan
+from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
+from idvid.engines.output import FrameStream, VideoOutput
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.errors import ModelFileError
 from idvid.face.observation import FaceObservation
-from idvid.pipelines.motion import INDEX_FILE, MotionGenerator, shipped_motion_dir
-from idvid.pipelines.output import FrameStream, VideoOutput
 from idvid.render.controls import ControlTrack
 from idvid.render.scene_text import scene_from_text
 
 logger = logging.getLogger("idvid")
 
-FaceInput = str | Path | np.ndarray | FaceObservation
 
-
-class NanoPipeline:
+class NanoPipeline(EngineInputs):
     """Prompt + photo(s) -> video of that person, on the CPU, with no trained video model.
 
     Components: ``motion`` (a MotionGenerator: MotionDiT + scheduler + MiniLM text encoder).
     The face analyzer, person segmentation and renderer are frozen, real models.
     """
 
+    engine_name = "nano"
+
     def __init__(self, motion: MotionGenerator):
         self.motion = motion
-        self._face_analyzer = None
         self._progress_config: dict = {}
-
-    @classmethod
-    def recognizes(cls, path: Path) -> bool:
-        """Whether ``path`` is a directory this engine loads."""
-        return (path / INDEX_FILE).is_file()
-
-    plan = staticmethod(plan)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | Path = "nano") -> NanoPipeline:
@@ -77,13 +69,12 @@ class NanoPipeline:
         """Same knob as diffusers pipelines (e.g. ``disable=True``)."""
         self._progress_config = kwargs
 
-    @property
-    def face_analyzer(self):
-        if self._face_analyzer is None:
-            from idvid.face import FaceAnalyzer
-
-            self._face_analyzer = FaceAnalyzer()
-        return self._face_analyzer
+    def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
+        planned = plan("nano", options)
+        if output_type == "stream":
+            return planned
+        held = planned.options["num_frames"] * planned.options["height"] * planned.options["width"] * 3
+        return replace(planned, memory_bytes=planned.memory_bytes + held)  # "np" holds the video whole
 
     def __call__(
         self,
@@ -114,25 +105,14 @@ class NanoPipeline:
         from idvid.render import Portrait, PortraitRenderer
 
         # 1. Check the options before any heavy work.
-        check_prompt(prompt)
-        if output_type not in ("np", "stream"):
-            raise GenerationError(f"output_type must be 'np' or 'stream', got {output_type!r}")
-        options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
-                                    identity_guidance_scale, seed, face_index, fps, negative_prompt)
-        plan = self.plan("nano", options)
-        if output_type == "np":  # held whole, not streamed
-            frames = plan.options["num_frames"] * plan.options["height"] * plan.options["width"] * 3
-            plan = replace(plan, memory_bytes=plan.memory_bytes + frames)
-        check_memory(plan, loaded=True)
-        for name in plan.ignored:
-            logger.warning("nano does not use %s; it is ignored", IGNORED_OPTIONS[name])
-        opt = plan.options
+        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
+                                                           guidance_scale, identity_guidance_scale, seed,
+                                                           face_index, fps, negative_prompt), output_type)
         seed = seed or 0
         # 2. The person: the most frontal, sharpest reference is the texture.
-        photos = as_face_list(faces)
-        observations = self.face_analyzer.references(photos, face_index)
+        photos, observations = self.references(faces, face_index)
         best = max(range(len(observations)), key=lambda i: _texture_score(observations[i]))
-        portrait = Portrait.from_observation(self._image(photos[best], observations[best]), observations[best])
+        portrait = Portrait.from_observation(reference_pixels(photos[best]), observations[best])
         pose = observations[best].pose
         # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
         scene = scene_from_text(prompt)
@@ -168,17 +148,6 @@ class NanoPipeline:
         times = np.linspace(0.0, CLIP_SECONDS, num_frames)
         values[:, :3] += head_sway(np.random.default_rng(seed), times)
         return ControlTrack(values)
-
-    @staticmethod
-    def _image(photo: FaceInput, observation: FaceObservation) -> np.ndarray:
-        """The photo's pixels (the renderer needs them, not just the analysis)."""
-        from idvid.face import load_photo
-
-        source = observation.source if isinstance(photo, FaceObservation) else photo
-        if source is None:
-            raise GenerationError("nano needs the reference photo itself, not only its analysis")
-        return load_photo(source)
-
 
 def _texture_score(observation: FaceObservation) -> float:
     """Higher for sharp, large, frontal faces: the best view to re-pose."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from idvid.eval.head_actions import classify_actions
-from idvid.eval.motion_check import check_action
+from idvid.engines.nano.head_actions import classify_actions
+from idvid.engines.nano.motion_check import check_action
 from idvid.eval.registry import Metric, register_metric
 
 NAN = float("nan")
@@ -16,9 +16,9 @@ class PromptMotion(Metric):
     """Prompt-motion agreement for head actions.
 
     The prompt's head actions (turn left / right, look up / down, tilt left / right, nod,
-    shake) are read from its words (:mod:`idvid.eval.head_actions`). The head pose (yaw,
+    shake) are read from its words (:mod:`idvid.engines.nano.head_actions`). The head pose (yaw,
     pitch, roll from the dense mesh) of the sampled frames with a face mesh, relative to the
-    first such frame, is checked against each (:mod:`idvid.eval.motion_check`): a turn /
+    first such frame, is checked against each (:mod:`idvid.engines.nano.motion_check`): a turn /
     look / tilt must reach 10 deg in the named direction (the subject's own left / right);
     a nod needs a down-then-up pitch cycle and a shake a back-and-forth yaw, with swings
     >= 5 deg.

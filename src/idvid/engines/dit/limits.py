@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 
+from idvid.engines.dit.guidance import guidance_rows
+from idvid.engines.model_dir import check_model_dir
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.backbones import VideoGeometry, family_of
-from idvid.pipelines.guidance import guidance_rows
-from idvid.pipelines.model_dir import check_model_dir
 from idvid.presets import FAMILY_DEFAULTS, PRESETS, get_preset, resolve_preset_dir
 
 # Process memory before any model: Python, torch, diffusers, the face stack (measured 0.9-1.1 GB).
@@ -89,8 +89,9 @@ def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
         return spec.memory(num_frames, height, width, rows)
 
     resident = BASE_BYTES + spec.weight_bytes
-    # Without text guidance there is no unconditional row for a negative prompt to go into.
-    ignored = ("negative_prompt",) if options.negative_prompt and opt["guidance_scale"] == 1 else ()
+    ignored = {}
+    if options.negative_prompt and opt["guidance_scale"] == 1:
+        ignored["negative_prompt"] = "at --guidance 1 there is no unconditional row for it to go into"
     return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), resident, ignored, estimate,
                           frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
 
@@ -112,7 +113,7 @@ def _builtin_spec(preset) -> DitSpec:
     import torch
     from accelerate import init_empty_weights
 
-    from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+    from idvid.engines.dit.pipeline import IDVideoPipeline
 
     with torch.random.fork_rng(), init_empty_weights():  # module init draws random numbers
         components = IDVideoPipeline.builtin_components(preset, with_text_encoder=False)

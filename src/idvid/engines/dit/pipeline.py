@@ -1,8 +1,8 @@
 """IDVideoPipeline: identity-preserving text-to-video on a diffusers video DiT.
 
 Flow: reference photos -> face analysis (frozen) -> FaceKnowledgeEncoder -> K identity tokens
--> per-layer identity keys/values (once per video) -> sampling loop with text + identity
-guidance -> VAE decode -> frames.
+(once per video) -> sampling loop with text + identity guidance, the adapter's hooks injecting
+the tokens in every block -> VAE decode -> frames.
 """
 
 from __future__ import annotations
@@ -14,25 +14,24 @@ from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 
-import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 from diffusers.callbacks import MultiPipelineCallbacks, PipelineCallback
 from diffusers.utils.torch_utils import randn_tensor
 
-from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory, check_prompt
+from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
+from idvid.engines.dit import limits as dit_limits
+from idvid.engines.dit.face_inputs import face_tensors
+from idvid.engines.dit.guidance import combine, guidance_rows
+from idvid.engines.model_dir import check_model_dir
+from idvid.engines.output import FrameStream, VideoOutput
+from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import GenerationError, IdvidError, ModelFileError
-from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
 from idvid.models.injection import IdentityInjector, find_blocks
 from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder  # noqa: F401 - loadable as a saved component
-from idvid.pipelines import dit_plan
-from idvid.pipelines.face_inputs import face_tensors
-from idvid.pipelines.guidance import combine, guidance_rows
-from idvid.pipelines.model_dir import check_model_dir
-from idvid.pipelines.output import FrameStream, VideoOutput
 from idvid.presets import FAMILY_DEFAULTS, PRESETS, Preset, get_preset, resolve_preset_dir
 
 logger = logging.getLogger("idvid")
@@ -43,10 +42,8 @@ TINY_FACE_ENCODER = dict(
     appearance_layers=1, geometry_width=32, geometry_layers=1, num_geometry_tokens=4, encoder_heads=2,
 )
 
-FaceInput = str | Path | np.ndarray | FaceObservation
 
-
-class IDVideoPipeline(DiffusionPipeline):
+class IDVideoPipeline(DiffusionPipeline, EngineInputs):
     """Text + reference faces -> video, on a CogVideoX or Wan backbone with an identity adapter.
 
     Components: ``transformer``, ``vae``, ``text_encoder``, ``tokenizer``, ``scheduler`` (the
@@ -62,6 +59,8 @@ class IDVideoPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->image_encoder->face_encoder->transformer->transformer_2->vae"
     _optional_components = ["image_encoder", "transformer_2", "id_adapter_2"]
     _callback_tensor_inputs = ["latents"]
+    engine_name = "the DiT engine"
+    output_types = ("np", "stream", "latent")
 
     def __init__(
         self,
@@ -99,7 +98,6 @@ class IDVideoPipeline(DiffusionPipeline):
             max_text_length=max_text_length or self.family.default_max_text_length,
             weights_trained=weights_trained,
         )
-        self._face_analyzer = None
         self._current_timestep = None  # read by caches that act by timestep (Pyramid Attention Broadcast)
         # Registered now, before any cache a user enables, so the cache wraps the identity hooks.
         self._injections = [adapter.register(transformer) for transformer, adapter in self._expert_modules()]
@@ -107,28 +105,18 @@ class IDVideoPipeline(DiffusionPipeline):
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def recognizes(cls, path: Path) -> bool:
-        """Whether ``path`` is a diffusers-format directory (a saved pipeline or a backbone)."""
-        return (Path(path) / "model_index.json").is_file()
-
-    plan = staticmethod(dit_plan.plan)  # defaults, grid and memory from configs, before any weights load
-
-    @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> "IDVideoPipeline":
         """Load a preset name (see ``idvid.presets.PRESETS``) or a local diffusers-format directory.
 
         A directory saved by this pipeline loads whole. A plain backbone directory (e.g. a
         ``WanPipeline`` or ``CogVideoXPipeline`` checkout) loads with a fresh, untrained adapter.
-        Only safetensors weights are accepted. A preset of another engine kind (``"nano"``)
-        returns that engine, which takes the same call.
+        Only safetensors weights are accepted; presets of other engines load with
+        ``idvid.load_engine``.
         """
         source = str(pretrained_model_name_or_path)
         if source in PRESETS and PRESETS[source].engine != "dit" and not Path(source).is_dir():
-            from idvid.engines import load_engine
-
-            if kwargs:
-                raise GenerationError(f"{source} is not a diffusers pipeline; it takes no {', '.join(kwargs)}")
-            return load_engine(source)
+            raise ModelFileError(f"{source} is a {PRESETS[source].engine} model, not a DiT pipeline; "
+                                 "load it with idvid.load_engine")
         if source in PRESETS and not Path(source).is_dir():
             pipe = cls._from_preset(source, **kwargs)
         elif "face_encoder" not in check_model_dir(source):
@@ -218,14 +206,6 @@ class IDVideoPipeline(DiffusionPipeline):
 
     # ------------------------------------------------------------------ conditioning
 
-    @property
-    def face_analyzer(self):
-        if self._face_analyzer is None:
-            from idvid.face import FaceAnalyzer
-
-            self._face_analyzer = FaceAnalyzer()
-        return self._face_analyzer
-
     @torch.no_grad()
     def encode_faces(self, observations: Sequence[FaceObservation]) -> torch.Tensor:
         """Observations of one person -> identity tokens (1, K, D)."""
@@ -270,12 +250,7 @@ class IDVideoPipeline(DiffusionPipeline):
     @staticmethod
     def _reference_image(face: FaceInput, height: int, width: int) -> torch.Tensor:
         """The first reference photo, centre-cropped to the video's aspect, as (1, 3, H, W) in [-1, 1]."""
-        from idvid.face import load_photo
-
-        photo = face.source if isinstance(face, FaceObservation) else face
-        if photo is None:
-            raise GenerationError("image-to-video models need the reference photo itself, not only its analysis")
-        image = torch.tensor(load_photo(photo)).permute(2, 0, 1).float()[None] / 127.5 - 1
+        image = torch.tensor(reference_pixels(face)).permute(2, 0, 1).float()[None] / 127.5 - 1
         _, _, h, w = image.shape
         scale = max(height / h, width / w)
         size = (max(height, math.ceil(h * scale)), max(width, math.ceil(w * scale)))  # never a pixel short
@@ -298,12 +273,16 @@ class IDVideoPipeline(DiffusionPipeline):
         boundary = self.config.boundary_ratio
         return int(boundary is not None and t < boundary * self.scheduler.config.num_train_timesteps)
 
-    def _plan(self, options: GenerationOptions) -> GenerationPlan:
+    def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
         """This loaded model's plan for ``options`` (defaults, grid and memory)."""
         components = self.components.values()
-        spec = dit_plan.spec_of(self.transformer, self.vae, self.config.generation_defaults,
-                                dit_plan.module_bytes(components))
-        return dit_plan.plan_for_spec(spec, options)
+        spec = dit_limits.spec_of(self.transformer, self.vae, self.config.generation_defaults,
+                                  dit_limits.module_bytes(components))
+        return dit_limits.plan_for_spec(spec, options)
+
+    @property
+    def _device(self) -> str:
+        return str(self._execution_device)
 
     @torch.no_grad()
     def __call__(
@@ -347,29 +326,22 @@ class IDVideoPipeline(DiffusionPipeline):
             VideoOutput with frames (T, H, W, 3) uint8 and fps.
         """
         # 1. Check inputs before any heavy work.
-        check_prompt(prompt)
-        if output_type not in ("np", "stream", "latent"):
-            raise GenerationError(f"output_type must be 'np', 'stream' or 'latent', got {output_type!r}")
+        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
+                                                           guidance_scale, identity_guidance_scale, seed,
+                                                           face_index, fps, negative_prompt), output_type)
         if isinstance(callback_on_step_end, (PipelineCallback, MultiPipelineCallbacks)):
             callback_on_step_end_tensor_inputs = callback_on_step_end.tensor_inputs
         unknown = set(callback_on_step_end_tensor_inputs) - set(self._callback_tensor_inputs)
         if unknown:
             raise GenerationError(f"callback_on_step_end_tensor_inputs may name {self._callback_tensor_inputs}, "
                                   f"not {sorted(unknown)}")
-        plan = self._plan(GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
-                                            identity_guidance_scale, seed, face_index, fps, negative_prompt))
-        check_memory(plan, str(self._execution_device), loaded=True)
-        if plan.ignored:
-            logger.warning("--negative-prompt is not used at --guidance 1 (no unconditional row); it is ignored")
-        opt = plan.options
         geometry = self.family.geometry(self.vae, self.transformer)
         device = self._execution_device
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
 
-        # 2. Identity: faces -> tokens -> per-layer keys/values, once for the whole video.
-        face_list = as_face_list(faces)
-        observations = self.face_analyzer.references(face_list, face_index)
+        # 2. Identity: faces -> identity tokens, once for the whole video.
+        face_list, observations = self.references(faces, face_index)
         identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
         identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)

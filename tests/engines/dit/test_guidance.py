@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from idvid.pipelines.guidance import FULL, TEXT_ONLY, UNCONDITIONAL, combine, guidance_rows
+from idvid.engines.dit.guidance import FULL, TEXT_ONLY, UNCONDITIONAL, combine, guidance_rows
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import shutil
 import pytest
 import torch
 
+from idvid.engines.dit.pipeline import IDVideoPipeline
 from idvid.errors import ModelFileError
-from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import torch
 from adapter_helpers import open_adapter
 from diffusers.hooks import FirstBlockCacheConfig
 
+from idvid.engines.dit.pipeline import IDVideoPipeline
 from idvid.models.injection import find_blocks
-from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
 
 PRESETS = ["tiny", "tiny-cogvideox"]
 RUN = dict(prompt="a person turns left", num_frames=9, height=32, width=32, num_inference_steps=4, seed=2,

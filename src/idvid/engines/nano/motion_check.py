@@ -1,7 +1,7 @@
 """Does a measured head-pose trajectory perform the head action a prompt asks for?
 
 Angles are degrees per frame (frames in time order, those without a face left out), read
-relative to the first frame. The rules, per :data:`idvid.eval.head_actions.ACTIONS`:
+relative to the first frame. The rules, per :data:`idvid.engines.nano.head_actions.ACTIONS`:
 
 - reach (turn / look / tilt): ``sign x (angle_t - angle_0)`` reaches at least ``degrees``
   (10) at some frame, and further than the angle goes the other way.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from idvid.eval.head_actions import ACTIONS, HeadAction, classify_actions
+from idvid.engines.nano.head_actions import ACTIONS, HeadAction, classify_actions
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import pytest
 import torch
 from adapter_helpers import open_adapter
 
-from idvid.errors import GenerationError
-from idvid.pipelines.pipeline_idvideo import IDVideoPipeline
+from idvid.engines.dit.pipeline import IDVideoPipeline
+from idvid.errors import GenerationError, ModelFileError
 
 FAST = dict(num_frames=5, height=32, width=32, num_inference_steps=2)
 
@@ -169,6 +169,6 @@ def test_image_condition_photo_is_cropped_to_exactly_the_video_size(photo_size):
     assert image.shape == (1, 3, 64, 96)
 
 
-def test_non_dit_preset_refuses_diffusers_loading_options():
-    with pytest.raises(GenerationError, match="nano is not a diffusers pipeline; it takes no torch_dtype"):
-        IDVideoPipeline.from_pretrained("nano", torch_dtype=torch.float16)
+def test_presets_of_other_engines_are_refused_with_the_loader_to_use():
+    with pytest.raises(ModelFileError, match="nano is a nano model, not a DiT pipeline; load it with idvid.load_engine"):
+        IDVideoPipeline.from_pretrained("nano")

@@ -1,7 +1,7 @@
 """The head-action vocabulary: what a prompt asks the head to do, read from its words.
 
 This module is the single place that names head actions, their pose axis, direction and
-size. The evaluation checks measured head poses against it (:mod:`idvid.eval.motion_check`);
+size. The evaluation checks measured head poses against it (:mod:`idvid.engines.nano.motion_check`);
 the motion model can use the same table to turn a prompt into a pose target.
 
 Sign conventions follow :class:`idvid.face.HeadPose`:

@@ -28,15 +28,15 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from idvid.atomic import staged_folder
 from idvid.data.motion_programs import clamp_controls
+from idvid.engines.model_dir import check_model_dir
+from idvid.engines.nano.limits import INDEX_FILE
+from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import GenerationError, ModelFileError
-from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
-from idvid.pipelines.model_dir import check_model_dir
 from idvid.render.controls import CONTROL_NAMES, ControlTrack
 
 logger = logging.getLogger("idvid")
 
-INDEX_FILE = "motion_generator.json"
 DEFAULTS = {"num_inference_steps": 25, "guidance_scale": 2.5}
 _BLINK = CONTROL_NAMES.index("blink")
 

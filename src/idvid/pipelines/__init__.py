@@ -1,1 +1,0 @@
-"""Inference pipelines (no training code here)."""

@@ -39,12 +39,12 @@ import numpy as np
 from idvid.atomic import atomic_output
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.motion_actions import CLIP_SECONDS
-from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
+from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
 from idvid.errors import FaceError, IdvidError
 from idvid.eval.faces import interocular, largest_face
 from idvid.face.pose import head_pose
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
 from idvid.render.headframe import HeadFrame
 
 TRACK_SUFFIX = ".track.npz"

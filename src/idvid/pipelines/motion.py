@@ -27,12 +27,11 @@ from diffusers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from idvid.atomic import staged_folder
-from idvid.data.motion_programs import clamp_controls
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.motion_dit import MotionDiT
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
 from idvid.pipelines.model_dir import check_model_dir
-from idvid.render.controls import CONTROL_NAMES, ControlTrack
+from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
 
 logger = logging.getLogger("idvid")
 

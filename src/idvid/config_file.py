@@ -19,7 +19,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
@@ -29,10 +29,13 @@ from idvid.errors import ConfigError
 T = TypeVar("T")
 
 
-def load_dataclass(cls: type[T], path: str | Path, what: str) -> T:
-    """The YAML file at ``path`` as a ``cls``; ``what`` names the file's kind in errors ("suite")."""
+def load_dataclass(cls: type[T], path: str | Path, what: str, error: type[ConfigError] | None = None) -> T:
+    """The YAML file at ``path`` as a ``cls``; ``what`` names the file's kind in errors ("suite").
+
+    ``error``: the ConfigError subclass to raise (default: the one raised).
+    """
     path = Path(path)
-    with naming_file(path):
+    with naming_file(path, error):
         return build(cls, _read_yaml(path, cls, what))
 
 
@@ -59,12 +62,12 @@ def _read_yaml(path: Path, cls: type, what: str) -> dict:
 
 
 @contextmanager
-def naming_file(path: Path) -> Iterator[None]:
-    """Prefix the ConfigErrors raised inside with the file they are about."""
+def naming_file(path: Path, error: type[ConfigError] | None = None) -> Iterator[None]:
+    """Prefix the ConfigErrors raised inside with the file they are about (re-raised as ``error``)."""
     try:
         yield
     except ConfigError as err:
-        raise type(err)(f"{path}: {err}") from None
+        raise (error or type(err))(f"{path}: {err}") from None
 
 
 def build(cls: type[T], values: Any, where: str = "") -> T:
@@ -79,9 +82,7 @@ def build(cls: type[T], values: Any, where: str = "") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in values:
         if key not in fields:
-            close = difflib.get_close_matches(str(key), fields, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(fields)})"
-            raise ConfigError(f"{_prefix(where)}unknown key {key!r}{hint}")
+            raise ConfigError(unknown_key(key, fields, where))
     missing = [name for name, f in fields.items() if name not in values and _required(f)]
     if missing:
         raise ConfigError(f"{_prefix(where)}missing key(s) {', '.join(missing)}")
@@ -91,6 +92,14 @@ def build(cls: type[T], values: Any, where: str = "") -> T:
         return cls(**kwargs)
     except ConfigError as err:  # a __post_init__ check: say which entry it is about
         raise type(err)(f"{_prefix(where)}{err}") from None
+
+
+def unknown_key(key: Any, known: Iterable[str], where: str = "") -> str:
+    """The message for an unknown ``key`` of the entry at ``where``, with the likely spelling."""
+    known = list(known)
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+    return f"{_prefix(where)}unknown key {key!r}{hint}"
 
 
 def convert(hint: Any, value: Any, key: str) -> Any:
@@ -169,4 +178,4 @@ def _describe(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-__all__ = ["build", "convert", "load_dataclass", "naming_file"]
+__all__ = ["build", "convert", "load_dataclass", "naming_file", "unknown_key"]

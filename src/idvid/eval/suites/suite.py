@@ -1,18 +1,14 @@
-"""Benchmark suites: the packaged YAML files and the code that reads and checks them.
+"""Reading and checking benchmark suite files (the schema: :mod:`idvid.eval.bench`).
 
-The schema is documented in :mod:`idvid.eval.bench`. Packaged suites sit next to this file
-(``default.yaml``, ``smoke.yaml``) with the photos they use in ``faces/`` (copies of the
-repository's ``assets/`` photos, so the suites also work from an installed wheel).
-
-    from idvid.eval.suites import load_suite
-    suite = load_suite("smoke")            # a packaged name or a path to a YAML file
-    for item in suite.items(): ...         # face x prompt x seed, in that nesting order
+A suite file is read by :func:`idvid.config_file.load_dataclass` into :class:`_SuiteFile`, which
+holds the file as written and checks what spans entries (ids, repeats, empty lists); then
+photos resolve against the file's folder, options against GenerationOptions, metrics against
+the registry.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import re
@@ -20,21 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from idvid.errors import IdvidError
+from idvid.config_file import load_dataclass, naming_file, unknown_key
+from idvid.errors import ConfigError
 
 SUITES_DIR = Path(__file__).resolve().parent
 # ids of suites, faces and prompts, and tags: filename-safe, no doubled or edge separators, so
 # "<face>__<prompt>__s<seed>" item ids are unique and never ambiguous.
 _ID = re.compile(r"^[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*$")
-_TOP_KEYS = ("name", "description", "faces", "prompts", "seeds", "options", "metrics")
-_FACE_KEYS = ("id", "photos", "face_index")
-_PROMPT_KEYS = ("id", "text", "tags")
 # GenerationOptions fields a suite may not set: seeds and faces come from the suite itself.
 _NOT_OPTIONS = ("seed", "face_index")
 
 
-class SuiteError(IdvidError):
+class SuiteError(ConfigError):
     """A benchmark suite file is missing or invalid."""
+
 
 
 @dataclass(frozen=True)
@@ -48,9 +43,20 @@ class SuiteFace:
 
 @dataclass(frozen=True)
 class SuitePrompt:
+    """One prompt, as the file writes it; ``text`` with its whitespace runs made single spaces."""
+
     id: str
     text: str
     tags: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        _check_id(self.id, "id")
+        if not self.text.strip():
+            raise SuiteError(f"text must be a non-empty string, got {self.text!r}")
+        object.__setattr__(self, "text", " ".join(self.text.split()))  # frozen: set once, here
+        for i, tag in enumerate(self.tags):
+            _check_id(tag, f"tags[{i}]")
+        _check_unique(self.tags, "tags", what="tag")
 
 
 @dataclass(frozen=True)
@@ -138,106 +144,83 @@ def load_suite(suite: str | Path) -> Suite:
     unknown options or metrics, and photos that do not exist.
     """
     path = suite_path(suite)
-    data = _read_yaml(path)
-    where = str(path)
-    _check_keys(data, _TOP_KEYS, ("name", "faces", "prompts", "seeds"), where)
-    name = _ident(data["name"], f"{where}: name")
-    description = data.get("description") or ""
-    if not isinstance(description, str):
-        raise SuiteError(f"{where}: description must be a string")
-    faces = tuple(_face(entry, i, path) for i, entry in enumerate(_list(data["faces"], f"{where}: faces")))
-    prompts = tuple(_prompt(entry, i, where) for i, entry in enumerate(_list(data["prompts"], f"{where}: prompts")))
-    _unique([f.id for f in faces], f"{where}: faces")
-    _unique([p.id for p in prompts], f"{where}: prompts")
-    seeds = tuple(_seed(s, i, where) for i, s in enumerate(_list(data["seeds"], f"{where}: seeds")))
-    _unique(seeds, f"{where}: seeds", what="seed")
-    options = _options(data.get("options"), where)
-    metrics = _metrics(data.get("metrics"), where)
-    return Suite(name, path, faces, prompts, seeds, options, metrics, description)
+    entries = load_dataclass(_SuiteFile, path, "suite", SuiteError)
+    with naming_file(path, SuiteError):
+        faces = tuple(face.resolve(path, f"faces[{i}]") for i, face in enumerate(entries.faces))
+        return Suite(entries.name, path, faces, entries.prompts, entries.seeds, _options(entries.options),
+                     _metrics(entries.metrics), entries.description or "")
 
 
-# ---- reading and checking -------------------------------------------------------------------
+# ---- the file as written ------------------------------------------------------------------------
 
 
-def _read_yaml(path: Path) -> dict:
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - pyyaml is in the eval extra
-        raise SuiteError("reading suites needs PyYAML: pip install 'idvid[eval]'") from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SuiteError(f"cannot read suite {path}: {getattr(err, 'strerror', None) or err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SuiteError(f"{path}: invalid YAML{at}: {problem}") from None
-    if not isinstance(data, dict):
-        raise SuiteError(f"{path}: a suite is a YAML mapping with keys {', '.join(_TOP_KEYS)}; "
-                         f"got {type(data).__name__ if data is not None else 'an empty file'}")
-    return data
+@dataclass(frozen=True)
+class _FaceEntry:
+    id: str
+    photos: tuple[str, ...]
+    face_index: int | None = None
+
+    def __post_init__(self):
+        _check_id(self.id, "id")
+        _check_not_empty(self.photos, "photos")
+        if self.face_index is not None and self.face_index < 0:
+            raise SuiteError(f"face_index must be an integer >= 0, got {self.face_index!r}")
+
+    def resolve(self, suite_file: Path, where: str) -> SuiteFace:
+        photos = tuple(_photo(p, suite_file, f"{where}.photos[{i}]") for i, p in enumerate(self.photos))
+        return SuiteFace(self.id, photos, self.face_index)
 
 
-def _check_keys(data: dict, allowed: tuple[str, ...], required: tuple[str, ...], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
-            raise SuiteError(f"{where}: unknown key {key!r}{hint}")
-    missing = [k for k in required if k not in data]
-    if missing:
-        raise SuiteError(f"{where}: missing key(s) {', '.join(missing)}")
+@dataclass(frozen=True)
+class _SuiteFile:
+    name: str
+    faces: tuple[_FaceEntry, ...]
+    prompts: tuple[SuitePrompt, ...]
+    seeds: tuple[int, ...]
+    description: str | None = None
+    options: dict[str, Any] | None = None  # checked against GenerationOptions, see _options
+    metrics: tuple[str, ...] | None = None  # None: the default set
+
+    def __post_init__(self):
+        _check_id(self.name, "name")
+        for key in ("faces", "prompts", "seeds"):
+            _check_not_empty(getattr(self, key), key)
+        _check_unique([f.id for f in self.faces], "faces")
+        _check_unique([p.id for p in self.prompts], "prompts")
+        for i, seed in enumerate(self.seeds):
+            if seed < 0:
+                raise SuiteError(f"seeds[{i}] must be an integer >= 0, got {seed!r}")
+        _check_unique(self.seeds, "seeds", what="seed")
+        if self.metrics is not None:
+            _check_not_empty(self.metrics, "metrics")
 
 
-def _list(value, where: str) -> list:
-    if not isinstance(value, list):
-        raise SuiteError(f"{where} must be a list, got {_type(value)}")
-    if not value:
-        raise SuiteError(f"{where} is empty; give at least one")
-    return value
+def _check_id(value: str, key: str) -> None:
+    if not _ID.match(value):
+        raise SuiteError(f"{key} must be an id of letters, digits and single - _ . separators, got {value!r}")
 
 
-def _mapping(value, where: str) -> dict:
-    if not isinstance(value, dict):
-        raise SuiteError(f"{where} must be a mapping, got {_type(value)}")
-    return value
+def _check_not_empty(values, key: str) -> None:
+    if not values:
+        raise SuiteError(f"{key} is empty; give at least one")
 
 
-def _ident(value, where: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
-        raise SuiteError(f"{where} must be an id of letters, digits and single - _ . separators, got {value!r}")
-    return value
-
-
-def _unique(values, where: str, what: str = "id") -> None:
+def _check_unique(values, key: str, what: str = "id") -> None:
     seen = set()
     for value in values:
         if value in seen:
-            raise SuiteError(f"{where}: {what} {value!r} appears twice")
+            raise SuiteError(f"{key}: {what} {value!r} appears twice")
         seen.add(value)
 
 
-def _face(entry, index: int, path: Path) -> SuiteFace:
-    where = f"{path}: faces[{index}]"
-    entry = _mapping(entry, where)
-    _check_keys(entry, _FACE_KEYS, ("id", "photos"), where)
-    face_id = _ident(entry["id"], f"{where}.id")
-    where = f"{path}: face {face_id!r}"
-    photos = tuple(_photo(p, path, where) for p in _list(entry["photos"], f"{where}: photos"))
-    face_index = entry.get("face_index")
-    if face_index is not None and (not _is_int(face_index) or face_index < 0):
-        raise SuiteError(f"{where}: face_index must be an integer >= 0, got {face_index!r}")
-    return SuiteFace(face_id, photos, face_index)
+# ---- what the file refers to --------------------------------------------------------------------
 
 
 def _photo(value, suite_file: Path, where: str) -> Path:
     """``assets:NAME``: the project's sample photos; ``package:REL``: relative to the installed
     ``idvid`` package; an absolute path; else relative to the suite file's folder."""
-    if not isinstance(value, str) or not value.strip():
-        raise SuiteError(f"{where}: photos must be non-empty path strings, got {value!r}")
+    if not value.strip():
+        raise SuiteError(f"{where} must be a non-empty path, got {value!r}")
     package = SUITES_DIR.parents[1]  # .../idvid
     if value.startswith("assets:"):
         name = value[len("assets:"):]
@@ -255,29 +238,6 @@ def _photo(value, suite_file: Path, where: str) -> Path:
     raise SuiteError(f"{where}: photo {value!r} not found (looked for {tried})")
 
 
-def _prompt(entry, index: int, where: str) -> SuitePrompt:
-    at = f"{where}: prompts[{index}]"
-    entry = _mapping(entry, at)
-    _check_keys(entry, _PROMPT_KEYS, ("id", "text"), at)
-    prompt_id = _ident(entry["id"], f"{at}.id")
-    at = f"{where}: prompt {prompt_id!r}"
-    text = entry["text"]
-    if not isinstance(text, str) or not text.strip():
-        raise SuiteError(f"{at}: text must be a non-empty string, got {text!r}")
-    tags = entry.get("tags") or []
-    if not isinstance(tags, list):
-        raise SuiteError(f"{at}: tags must be a list, got {_type(tags)}")
-    tags = tuple(_ident(t, f"{at}: tag") for t in tags)
-    _unique(tags, at, what="tag")
-    return SuitePrompt(prompt_id, " ".join(text.split()), tags)
-
-
-def _seed(value, index: int, where: str) -> int:
-    if not _is_int(value) or value < 0:
-        raise SuiteError(f"{where}: seeds[{index}] must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 def _option_types() -> dict[str, type]:
     """GenerationOptions field -> int, float or str, read from its annotations (so new fields
     the engines grow are accepted without touching this file)."""
@@ -292,50 +252,42 @@ def _option_types() -> dict[str, type]:
     return types
 
 
-def _options(value, where: str) -> dict[str, Any]:
+def _options(value: dict[str, Any] | None) -> dict[str, Any]:
     if value is None:
         return {}
-    value = _mapping(value, f"{where}: options")
     types = _option_types()
     options = {}
     for key, item in value.items():
         if key in _NOT_OPTIONS:
-            raise SuiteError(f"{where}: options: {key} is set by the suite ({'seeds' if key == 'seed' else 'faces'}),"
+            raise SuiteError(f"options: {key} is set by the suite ({'seeds' if key == 'seed' else 'faces'}),"
                              " not by options")
         if key not in types:
-            _check_keys({key: item}, tuple(types), (), f"{where}: options")
+            raise SuiteError(unknown_key(key, types, "options"))
         kind = types[key]
         if kind is int and not (_is_int(item) and item > 0):
-            raise SuiteError(f"{where}: options: {key} must be a positive integer, got {item!r}")
+            raise SuiteError(f"options.{key} must be a positive integer, got {item!r}")
         if kind is float and not (isinstance(item, (int, float)) and not isinstance(item, bool) and item >= 0):
-            raise SuiteError(f"{where}: options: {key} must be a number >= 0, got {item!r}")
+            raise SuiteError(f"options.{key} must be a number >= 0, got {item!r}")
         if kind is str and not isinstance(item, str):
-            raise SuiteError(f"{where}: options: {key} must be a string, got {item!r}")
+            raise SuiteError(f"options.{key} must be a string, got {item!r}")
         options[key] = float(item) if kind is float else item
     return options
 
 
-def _metrics(value, where: str) -> tuple[str, ...] | None:
-    if value is None:
+def _metrics(names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if names is None:
         return None
-    names = _list(value, f"{where}: metrics")
-    if not all(isinstance(n, str) for n in names):
-        raise SuiteError(f"{where}: metrics must be metric names (strings)")
     from idvid.eval.registry import resolve_metrics
 
     try:
         resolve_metrics(names)
     except ValueError as err:
-        raise SuiteError(f"{where}: metrics: {err}") from None
-    return tuple(names)
+        raise SuiteError(f"metrics: {err}") from None
+    return names
 
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _type(value) -> str:
-    return "nothing" if value is None else type(value).__name__
 
 
 def _sha256(path: Path) -> str:

@@ -11,7 +11,8 @@ class IdvidError(ValueError):
 
 
 class ConfigError(IdvidError):
-    """A configuration file or option is invalid: a training config, a benchmark suite, a command-line option."""
+    """A configuration file or option is invalid: a training config, a benchmark suite, a command-line
+    option, an output path that cannot be written."""
 
 
 class DataError(IdvidError):
@@ -35,4 +36,4 @@ class VideoError(IdvidError):
 
 
 class GenerationError(IdvidError):
-    """A generation request cannot be done: prompt, frame count, size, seed, output path."""
+    """A generation request cannot be done: prompt, frame count, size, steps, seed, device."""

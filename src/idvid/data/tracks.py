@@ -41,7 +41,7 @@ from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_fe
 from idvid.data.motion_actions import CLIP_SECONDS
 from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
-from idvid.errors import FaceError, IdvidError
+from idvid.errors import DataError, FaceError, IdvidError
 from idvid.eval.faces import interocular, largest_face
 from idvid.face.pose import head_pose
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
@@ -56,7 +56,7 @@ _HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "s
 _EXPRESSION = [CONTROL_NAMES.index(n) for n in EXPRESSIONS]
 
 
-class TrackError(IdvidError):
+class TrackError(DataError):
     """A clip gives no usable control track (too few faces, too short)."""
 
 

@@ -117,7 +117,7 @@ def convert(hint: Any, value: Any, key: str) -> Any:
             raise TypeError(f"{key}: only X | None unions are supported, got {hint}")
         return convert(others[0], value, key)
     if origin is Literal:
-        if value not in args or isinstance(value, bool) != any(isinstance(a, bool) for a in args):
+        if not any(value == a and type(value) is type(a) for a in args):  # True == 1: compare types too
             raise ConfigError(f"{key} must be one of {', '.join(map(repr, args))}, got {value!r}")
         return value
     if origin in (list, tuple):

@@ -99,3 +99,22 @@ def test_file_errors_name_the_file(tmp_path):
 
 def test_config_errors_are_idvid_errors_the_cli_prints_in_one_line():
     assert issubclass(ConfigError, IdvidError)
+
+
+def test_training_config_errors_name_the_file_and_key(tmp_path):
+    from idvid.training.config import load_config
+
+    path = tmp_path / "run.yaml"
+    for text, message in [
+        ("data: {root: x}\ntrain: {lr: abc}\n", "train.lr must be a number, got 'abc'"),
+        ("data: {root: x}\ntrain: {trainable: some}\n", "train.trainable must be one of 'adapter', 'all', got 'some'"),
+        ("data: {root: x}\nlora: {targets: to_q}\n", "lora.targets must be a list, got str"),
+        ("data: {root: x}\ntrain: {steps: 0}\n", "train.steps, batch_size, checkpoint_every and"),  # a semantic check
+    ]:
+        path.write_text(text)
+        with pytest.raises(ConfigError) as error:
+            load_config(path)
+        assert str(error.value).startswith(f"{path}: {message}"), str(error.value)
+    path.write_text("data: {root: clips}\ntrain: {lr: 1e-4}\n")  # YAML 1.1 reads 1e-4 as a string
+    config = load_config(path)
+    assert config.train.lr == 1e-4 and config.data.root == str(tmp_path / "clips")

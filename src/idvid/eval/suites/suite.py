@@ -31,7 +31,6 @@ class SuiteError(ConfigError):
     """A benchmark suite file is missing or invalid."""
 
 
-
 @dataclass(frozen=True)
 class SuiteFace:
     """One identity: its reference photos (resolved, existing files) and which face in them."""
@@ -216,7 +215,7 @@ def _check_unique(values, key: str, what: str = "id") -> None:
 # ---- what the file refers to --------------------------------------------------------------------
 
 
-def _photo(value, suite_file: Path, where: str) -> Path:
+def _photo(value: str, suite_file: Path, where: str) -> Path:
     """``assets:NAME``: the project's sample photos; ``package:REL``: relative to the installed
     ``idvid`` package; an absolute path; else relative to the suite file's folder."""
     if not value.strip():

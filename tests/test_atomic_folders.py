@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from idvid.atomic import atomic_folder, staged_folder
-from idvid.errors import GenerationError
+from idvid.errors import ConfigError
 
 
 def test_atomic_folder_appears_whole_and_replaces_only_when_asked(tmp_path):
@@ -15,7 +15,7 @@ def test_atomic_folder_appears_whole_and_replaces_only_when_asked(tmp_path):
         (tmp / "a.txt").write_text("one")
         assert not target.exists()  # nothing under the name until the block ends
     assert (target / "a.txt").read_text() == "one"
-    with pytest.raises(GenerationError, match="exists"):
+    with pytest.raises(ConfigError, match="exists"):
         with atomic_folder(target, overwrite=False):
             pass
     with atomic_folder(target, overwrite=True) as tmp:

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY = {
     "IdvidError": "idvid.errors",
+    "ConfigError": "idvid.errors",
+    "DataError": "idvid.errors",
     "ImageError": "idvid.errors",
     "FaceError": "idvid.errors",
     "ModelFileError": "idvid.errors",
@@ -34,7 +36,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from idvid.engines import load_engine
     from idvid.engines.dit.pipeline import IDVideoPipeline
     from idvid.engines.output import VideoOutput
-    from idvid.errors import FaceError, GenerationError, IdvidError, ImageError, ModelFileError, VideoError
+    from idvid.errors import (
+        ConfigError,
+        DataError,
+        FaceError,
+        GenerationError,
+        IdvidError,
+        ImageError,
+        ModelFileError,
+        VideoError,
+    )
     from idvid.face import FaceAnalyzer, FaceObservation
     from idvid.models.face_knowledge import FaceKnowledgeEncoder
     from idvid.models.injection import IdentityInjector

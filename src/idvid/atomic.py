@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from idvid.errors import GenerationError
+from idvid.errors import ConfigError
 
 
 def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, ...]) -> Path:
@@ -25,24 +25,24 @@ def check_output(path: str | os.PathLike, overwrite: bool, suffixes: tuple[str, 
     try:
         _check_output(path, overwrite, suffixes)
     except OSError as e:  # e.g. a folder on the way that cannot be read
-        raise GenerationError(f"cannot write {path}: {e.strerror or e}") from None
+        raise ConfigError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
 
 def _check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...]) -> None:
     if path.suffix.lower() not in suffixes:
-        raise GenerationError(f"{path}: the output must be a {' or '.join(suffixes)} file")
+        raise ConfigError(f"{path}: the output must be a {' or '.join(suffixes)} file")
     if path.is_dir():
-        raise GenerationError(f"{path} is a directory; give a file name")
+        raise ConfigError(f"{path} is a directory; give a file name")
     if path.is_symlink() and not path.exists():
-        raise GenerationError(f"{path} is a link to {os.readlink(path)}, which does not exist")
+        raise ConfigError(f"{path} is a link to {os.readlink(path)}, which does not exist")
     if path.exists() and not overwrite:
-        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+        raise ConfigError(f"{path} exists; pass --overwrite to replace it")
     check_writable_folder(path.parent, path)
 
 
 def check_writable_folder(folder: str | os.PathLike, target: str | os.PathLike | None = None) -> None:
-    """GenerationError unless ``folder`` exists or can be made, and takes new files: the nearest
+    """ConfigError unless ``folder`` exists or can be made, and takes new files: the nearest
     existing folder on its path must be a folder a file can be created in (tried, then removed).
     ``target``: what the error calls the output (default: the folder)."""
     target = Path(target or folder)
@@ -52,9 +52,9 @@ def check_writable_folder(folder: str | os.PathLike, target: str | os.PathLike |
             existing = existing.parent
         is_folder = existing.is_dir()
     except OSError as e:
-        raise GenerationError(f"cannot write {target}: {e.strerror or e}") from None
+        raise ConfigError(f"cannot write {target}: {e.strerror or e}") from None
     if not is_folder:
-        raise GenerationError(f"cannot write {target}: {existing} is a file, not a folder")
+        raise ConfigError(f"cannot write {target}: {existing} is a file, not a folder")
     probe = _reserve_temp(existing / target.name, kind="probe")
     probe.unlink()
 
@@ -81,7 +81,7 @@ def atomic_folder(path: Path, overwrite: bool, temp: Path | None = None) -> Iter
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise GenerationError(f"{path} exists; pass --overwrite to replace it")
+        raise ConfigError(f"{path} exists; pass --overwrite to replace it")
     make_folder(path.parent)
     tmp = Path(temp) if temp is not None else path.with_name(f".{path.name}.part-{secrets.token_hex(4)}")
     tmp.mkdir(exist_ok=temp is not None)
@@ -124,11 +124,11 @@ def staged_folder(path: Path, mode: int = 0o644) -> Iterator[Path]:
 
 
 def make_folder(folder: Path) -> None:
-    """Create ``folder`` and its parents; GenerationError (one line) when that is impossible."""
+    """Create ``folder`` and its parents; ConfigError (one line) when that is impossible."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise GenerationError(f"cannot create folder {folder}: {e.strerror or e}") from None
+        raise ConfigError(f"cannot create folder {folder}: {e.strerror or e}") from None
 
 
 def _reserve_temp(path: Path, kind: str = "part") -> Path:
@@ -145,7 +145,7 @@ def _reserve_temp(path: Path, kind: str = "part") -> Path:
         except FileExistsError:
             continue
         except OSError as e:
-            raise GenerationError(f"cannot write in {path.parent}: {e.strerror or e}") from None
+            raise ConfigError(f"cannot write in {path.parent}: {e.strerror or e}") from None
 
 
 def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
@@ -160,10 +160,10 @@ def _publish(tmp: Path, path: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise GenerationError(f"{path} exists; pass --overwrite to replace it") from None
+        raise ConfigError(f"{path} exists; pass --overwrite to replace it") from None
     except OSError:
         if path.exists():
-            raise GenerationError(f"{path} exists; pass --overwrite to replace it") from None
+            raise ConfigError(f"{path} exists; pass --overwrite to replace it") from None
         os.replace(tmp, path)
         return
     tmp.unlink()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from idvid.atomic import check_output
-from idvid.errors import FaceError, GenerationError, IdvidError
+from idvid.errors import ConfigError, FaceError, IdvidError
 
 EXAMPLES = """\
 examples:
@@ -321,7 +321,7 @@ def cmd_eval(args) -> None:
 def _label_path(item: str) -> tuple[str, Path]:
     label, sep, path = item.partition("=")
     if not sep or not label or not path:
-        raise GenerationError(f"--face-embedder takes LABEL=PATH, got {item!r}")
+        raise ConfigError(f"--face-embedder takes LABEL=PATH, got {item!r}")
     return label, Path(path)
 
 
@@ -348,7 +348,7 @@ def cmd_prepare(args) -> None:
     from idvid.data.prepare import PrepareOptions, format_prepare_report, prepare
 
     if args.size < 32 or args.size % 2 or args.clip_frames < 2 or not 0 < args.fps < math.inf or args.num_refs < 1:
-        raise GenerationError("--size must be even and >= 32, --frames >= 2, --fps > 0, --refs >= 1")
+        raise ConfigError("--size must be even and >= 32, --frames >= 2, --fps > 0, --refs >= 1")
     buckets = parse_buckets(args.buckets) if args.buckets else ()
     options = PrepareOptions(fps=args.fps, clip_frames=args.clip_frames, min_clip_frames=min(17, args.clip_frames),
                              size=args.size, num_refs=args.num_refs, buckets=buckets)

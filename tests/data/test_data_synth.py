@@ -20,7 +20,7 @@ from idvid.data.identity_morph import WARP_RANGES, shape_warp
 from idvid.data.store import ClipStore, StoreError
 from idvid.data.synth import REPORT_NAME, split_identities, synthesize
 from idvid.data.synth_scene import compose_caption, sample_scene, strip_scene_words
-from idvid.errors import FaceError, GenerationError
+from idvid.errors import DataError, FaceError
 from idvid.face import SAME_PERSON_THRESHOLD
 from idvid.face import landmarks as lm
 from idvid.render.scene_text import scene_from_text
@@ -201,7 +201,7 @@ def test_face_fraction_makes_close_ups(runs, tmp_path):
     ratios = [tight[k] / wide[k] for k in wide]
     # 0.55 / 0.38 = 1.45; the motion program's zoom and the detector's box move each clip's value
     assert min(ratios) > 1.2 and 1.25 < float(np.median(ratios)) < 1.7, ratios
-    with pytest.raises(GenerationError, match="face_fraction"):
+    with pytest.raises(DataError, match="face_fraction"):
         synthesize(tmp_path / "bad", **OPTIONS, face_fraction=0.9)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
-from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
+from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
 from idvid.data.tracks import (
     FrameMeasures,
@@ -26,7 +26,7 @@ from idvid.data.tracks import (
 from idvid.face.landmarks import interocular
 from idvid.face.observation import HeadPose
 from idvid.face.pose import pose_to_rotation, rotation_to_pose
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
 from idvid.render.deform import pose_mesh
 from idvid.render.headframe import HeadFrame
 

@@ -54,6 +54,21 @@ def test_track_rejects_bad_shapes():
         ControlTrack.from_controls([])
 
 
+def test_clamp_controls_keeps_bounded_controls_in_range_and_leaves_the_rest():
+    from idvid.render.controls import CONTROL_RANGES, clamp_control, clamp_controls
+
+    wild = np.full((2, len(CONTROL_NAMES)), 99.0, dtype=np.float32)
+    wild[1] = -99.0
+    track = ControlTrack(clamp_controls(wild))
+    assert (track.column("yaw").tolist(), track.column("pitch").tolist()) == ([35.0, -35.0], [25.0, -25.0])
+    assert track.column("roll").tolist() == [30.0, -30.0]
+    assert track.column("blink").tolist() == [1.0, 0.0] and track.column("brow_raise").tolist() == [1.0, -1.0]
+    assert track.column("zoom").tolist() == [99.0, -99.0]  # unbounded: not clamped
+    assert wild[0, 0] == 99.0  # the input is not modified
+    assert clamp_control("smile", -0.5) == 0.0 and clamp_control("tx", -7.0) == -7.0
+    assert set(CONTROL_RANGES) <= set(CONTROL_NAMES)
+
+
 def test_import_is_light():
     code = (
         "import sys, idvid.render as r; r.FrameControls; r.ControlTrack; r.SceneSpec; "

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from video_helpers import smooth_clip
 
-from idvid.errors import GenerationError, IdvidError
+from idvid.errors import ConfigError, GenerationError, IdvidError
 from idvid.video import read_video, write_video
 
 
@@ -67,7 +67,7 @@ def test_generator_input_and_progress(tmp_path, clip):
 def test_existing_output_refused_and_untouched(tmp_path, clip):
     out = tmp_path / "taken.mp4"
     out.write_bytes(b"precious bytes")
-    with pytest.raises(GenerationError, match="taken.mp4 exists; pass --overwrite"):
+    with pytest.raises(ConfigError, match="taken.mp4 exists; pass --overwrite"):
         write_video(clip, out)
     assert out.read_bytes() == b"precious bytes"
     assert sorted(os.listdir(tmp_path)) == ["taken.mp4"]
@@ -126,7 +126,7 @@ def test_odd_sizes_are_edge_padded(tmp_path, h, w):
 
 def test_non_mp4_suffix_refused(tmp_path, clip):
     for name in ("clip.gif", "clip.mkv", "clip"):
-        with pytest.raises(GenerationError, match="must be a .mp4 file"):
+        with pytest.raises(ConfigError, match="must be a .mp4 file"):
             write_video(clip, tmp_path / name)
     assert os.listdir(tmp_path) == []
 
@@ -138,13 +138,13 @@ def test_missing_parents_created(tmp_path, clip):
 
 def test_parent_is_a_file(tmp_path, clip):
     (tmp_path / "notadir").write_text("x")
-    with pytest.raises(GenerationError, match="notadir is a file, not a folder"):
+    with pytest.raises(ConfigError, match="notadir is a file, not a folder"):
         write_video(clip, tmp_path / "notadir" / "clip.mp4")
 
 
 def test_directory_as_output_refused(tmp_path, clip):
     (tmp_path / "dir.mp4").mkdir()
-    with pytest.raises(GenerationError, match="is a directory"):
+    with pytest.raises(ConfigError, match="is a directory"):
         write_video(clip, tmp_path / "dir.mp4", overwrite=True)
 
 

@@ -25,7 +25,7 @@ import torch
 from idvid.data.dataset import frames_to_video
 from idvid.data.latent_cache import LatentCache, LatentCacheError, cache_identity
 from idvid.data.store import SHARDS, ClipStore, StoreError
-from idvid.errors import GenerationError
+from idvid.errors import DataError, GenerationError
 
 
 @dataclass
@@ -89,7 +89,7 @@ def encode_clips(pipe, store: ClipStore, metas: list[dict], cache: LatentCache) 
 def _clips_to_cache(root: Path, split: str | None, num_frames: int, frame_stride: int) -> tuple[ClipStore, list[dict]]:
     """The store's clips (of ``split``), checked to be long enough for the window."""
     if num_frames < 1 or frame_stride < 1:
-        raise GenerationError(f"--frames and --stride must be >= 1, got {num_frames} and {frame_stride}")
+        raise DataError(f"--frames and --stride must be >= 1, got {num_frames} and {frame_stride}")
     if not root.is_dir():
         raise StoreError(f"{root} does not exist; make a clip store with idvid synth or idvid prepare")
     if not (root / SHARDS).is_dir():
@@ -113,7 +113,7 @@ def _load_pipeline(model: str, device: str | None):
     if device:
         check_device(device)
     if engine_kind(model) != "dit":  # also the "unknown model" error
-        raise GenerationError(f"{model} is not a diffusion-transformer model; latents are cached for DiT "
+        raise DataError(f"{model} is not a diffusion-transformer model; latents are cached for DiT "
                               "backbones such as tiny, cogvideox-5b-i2v or wan2.1-1.3b")
     pipe = IDVideoPipeline.from_pretrained(model)
     if device:  # only the encoders run: the transformer stays where it loaded
@@ -130,7 +130,7 @@ def _check_sizes(pipe, num_frames: int, buckets: list[str]) -> None:
         try:
             geometry.check(num_frames, height, width)
         except GenerationError as e:
-            raise GenerationError(f"clips of {bucket}: {e}") from None
+            raise DataError(f"clips of {bucket}: {e}") from None
 
 
 def _bucket_batches(metas: list[dict], batch_size: int) -> Iterator[list[dict]]:
@@ -153,7 +153,7 @@ def cache_latents(root: str | os.PathLike, model: str, num_frames: int, frame_st
     from tqdm import tqdm
 
     if batch_size < 1:
-        raise GenerationError(f"--batch-size must be >= 1, got {batch_size}")
+        raise DataError(f"--batch-size must be >= 1, got {batch_size}")
     # 1. The store and the window, before any model loads.
     root = Path(root)
     store, metas = _clips_to_cache(root, split, num_frames, frame_stride)

@@ -34,7 +34,7 @@ import numpy as np
 
 from idvid.data.identity_morph import SourcePhoto, sample_photo
 from idvid.data.workers import spawn_pool
-from idvid.errors import FaceError, IdvidError
+from idvid.errors import DataError, FaceError, IdvidError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 SOURCE_PHOTOS = ("astronaut.jpg", "grace_hopper.jpg")
@@ -46,7 +46,7 @@ MAX_PAIR_SIMILARITY = 0.7  # about the mean of same-person pairs in the rendered
 MIN_FACE_SIZE = 32
 
 
-class IdentityBudgetError(IdvidError):
+class IdentityBudgetError(DataError):
     """Not enough distinct identities could be chosen from the candidate pool."""
 
 

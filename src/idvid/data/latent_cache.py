@@ -50,7 +50,7 @@ import torch
 
 from idvid.atomic import atomic_output
 from idvid.data.store import ClipStore, dumps_meta
-from idvid.errors import IdvidError
+from idvid.errors import DataError
 
 logger = logging.getLogger("idvid")
 
@@ -60,7 +60,7 @@ NULL_TEXT = "null.safetensors"
 FORMAT = 1
 
 
-class LatentCacheError(IdvidError):
+class LatentCacheError(DataError):
     """A latent cache is missing, corrupt, stale, or made for another model or frame count."""
 
 

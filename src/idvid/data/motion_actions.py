@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from idvid.render.controls import clamp_control
+
 CLIP_SECONDS = 6.0  # the nominal length of a model clip
-LIMITS = {"yaw": 35.0, "pitch": 25.0, "roll": 30.0}  # the renderer's clamps, degrees
 _SPEED = {"slow": 1.7, "quick": 0.5}
 
 
@@ -77,7 +78,7 @@ def _hold(rng, t, start, end, step, ref):
 
 def _face_camera(rng, t, start, end, step, ref):
     side = np.sign(ref[0]) if abs(ref[0]) > 3 else rng.choice([-1.0, 1.0])
-    from_yaw = float(np.clip(-ref[0] + side * rng.uniform(18, 28), -LIMITS["yaw"], LIMITS["yaw"]))
+    from_yaw = clamp_control("yaw", -ref[0] + side * rng.uniform(18, 28))
     to_yaw, to_pitch = float(-ref[0]), float(-0.7 * ref[1])
     duration = min(rng.uniform(0.8, 1.5) * _SPEED.get(step.modifier, 1.0), max(end - start, 0.5))
     progress = ease(t, start, start + duration)

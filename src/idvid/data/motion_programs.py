@@ -31,8 +31,8 @@ from typing import NamedTuple
 import numpy as np
 
 from idvid.data.captions import write_caption
-from idvid.data.motion_actions import CLIP_SECONDS, LIMITS, REALISERS, background
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack
+from idvid.data.motion_actions import CLIP_SECONDS, REALISERS, background
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack, clamp_controls
 
 MODEL_FRAMES = 49
 _COL = {name: i for i, name in enumerate(CONTROL_NAMES)}
@@ -231,16 +231,6 @@ def realise(
     program = {"frames": frames, "seconds": CLIP_SECONDS, "reference_pose": [round(float(v), 3) for v in ref],
                "steps": program_steps, **blinks}
     return values.astype(np.float32), program
-
-
-def clamp_controls(values: np.ndarray) -> np.ndarray:
-    """(T, 16) controls -> a copy inside the renderer's ranges (head angles, 0..1 expressions, brow -1..1)."""
-    values = np.array(values, copy=True)
-    for name, limit in LIMITS.items():
-        values[:, _COL[name]] = np.clip(values[:, _COL[name]], -limit, limit)
-    for name, low, high in (("smile", 0, 1), ("mouth_open", 0, 1), ("blink", 0, 1), ("brow_raise", -1, 1)):
-        values[:, _COL[name]] = np.clip(values[:, _COL[name]], low, high)
-    return values
 
 
 def _rounded(params: dict) -> dict:

@@ -49,7 +49,7 @@ from idvid.data.crop_buckets import (
 )
 from idvid.data.store import ClipStore
 from idvid.data.workers import spawn_pool
-from idvid.errors import FaceError, GenerationError, IdvidError, VideoError
+from idvid.errors import DataError, FaceError, IdvidError, VideoError
 
 LEDGER_NAME = "prepare.ledger.jsonl"
 REPORT_NAME = "prepare_report.json"
@@ -219,7 +219,7 @@ def prepare(src, out, options: PrepareOptions | None = None, workers: int = 1, p
     sources = list_sources(src)
     captions = read_captions(src, sources)
     if workers < 1:
-        raise GenerationError(f"workers must be at least 1 (got {workers})")
+        raise DataError(f"workers must be at least 1 (got {workers})")
     if overwrite and out.exists():
         shutil.rmtree(out)
     make_folder(out)

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from idvid.atomic import atomic_output
-from idvid.errors import IdvidError
+from idvid.errors import DataError
 
 INDEX_NAME = "index.jsonl"
 SHARDS = "shards"
@@ -59,7 +59,7 @@ REF_DTYPES = {"crops": np.uint8, "embeddings": np.float32, "vertices": np.float3
               "frame_indices": np.int64}
 
 
-class StoreError(IdvidError):
+class StoreError(DataError):
     """A clip store is missing, malformed, or a clip cannot be found or written."""
 
 

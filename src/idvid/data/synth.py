@@ -31,7 +31,7 @@ from idvid.data.store import INDEX_NAME, SHARDS, ClipStore, StoreError
 from idvid.data.synth_clip import ClipOptions, render_clip, round_floats
 from idvid.data.workers import spawn_pool
 from idvid.engines.request import MAX_SEED
-from idvid.errors import GenerationError
+from idvid.errors import DataError
 from idvid.render.framing import FACE_FRACTION, MAX_FACE_FRACTION
 
 CONFIG_NAME = "synth.json"
@@ -43,7 +43,7 @@ def split_identities(count: int, heldout_fraction: float, seed: int) -> list[boo
     """-> held-out flag per identity: round(count * fraction) of them (at least one when the
     fraction is > 0 and count >= 2; never all), chosen by the seed."""
     if not 0.0 <= heldout_fraction < 1.0:
-        raise GenerationError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
+        raise DataError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     n = round(count * heldout_fraction)
     if heldout_fraction > 0 and count >= 2:
         n = min(max(n, 1), count - 1)
@@ -105,17 +105,17 @@ def synthesize(
     is only in the returned dict (seconds for identities and clips; not written, so the report
     file is reproducible)."""
     if identities < 1 or clips_per_identity < 1:
-        raise GenerationError("identities and clips_per_identity must be >= 1")
+        raise DataError("identities and clips_per_identity must be >= 1")
     if size < 32 or size % 2 or num_frames < 2:
-        raise GenerationError(f"size must be even and >= 32, num_frames >= 2 (got {size}, {num_frames})")
+        raise DataError(f"size must be even and >= 32, num_frames >= 2 (got {size}, {num_frames})")
     if not 0.1 <= face_fraction <= MAX_FACE_FRACTION:
-        raise GenerationError(f"face_fraction must be in [0.1, {MAX_FACE_FRACTION}], got {face_fraction}")
+        raise DataError(f"face_fraction must be in [0.1, {MAX_FACE_FRACTION}], got {face_fraction}")
     if not 0 <= seed <= MAX_SEED:
-        raise GenerationError(f"seed must be from 0 to {MAX_SEED} (got {seed})")
+        raise DataError(f"seed must be from 0 to {MAX_SEED} (got {seed})")
     if workers < 1:
-        raise GenerationError(f"workers must be at least 1 (got {workers})")
+        raise DataError(f"workers must be at least 1 (got {workers})")
     if not 0 <= heldout_fraction < 1:
-        raise GenerationError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
+        raise DataError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     out = Path(out)
     options = ClipOptions(size=int(size), num_frames=int(num_frames), ref_views=int(ref_views),
                           face_fraction=float(face_fraction))

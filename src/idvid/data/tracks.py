@@ -39,13 +39,13 @@ import numpy as np
 from idvid.atomic import atomic_output
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.motion_actions import CLIP_SECONDS
-from idvid.data.motion_programs import MODEL_FRAMES, clamp_controls
+from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
-from idvid.errors import FaceError, IdvidError
+from idvid.errors import DataError, FaceError, IdvidError
 from idvid.face.detect import largest_face
 from idvid.face.landmarks import interocular
 from idvid.face.pose import head_pose
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
 from idvid.render.headframe import HeadFrame
 
 TRACK_SUFFIX = ".track.npz"
@@ -57,7 +57,7 @@ _HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "s
 _EXPRESSION = [CONTROL_NAMES.index(n) for n in EXPRESSIONS]
 
 
-class TrackError(IdvidError):
+class TrackError(DataError):
     """A clip gives no usable control track (too few faces, too short)."""
 
 

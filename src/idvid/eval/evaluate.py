@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from idvid.errors import GenerationError, VideoError
+from idvid.errors import ConfigError, VideoError
 from idvid.eval.context import NUM_SAMPLED_FRAMES, EvalContext, Series
 from idvid.eval.models import EvalModels, ModelPaths
 from idvid.eval.registry import METRICS, resolve_metrics
@@ -109,7 +109,7 @@ def evaluate_video(
     start = time.perf_counter()
     selected = resolve_metrics(metrics)  # 1. fail fast on unknown names
     if not isinstance(prompt, str):
-        raise GenerationError(f"prompt must be a string, got {type(prompt).__name__}")
+        raise ConfigError(f"prompt must be a string, got {type(prompt).__name__}")
     if models is None or isinstance(models, ModelPaths):
         models = EvalModels(models)
     timings: dict[str, float] = {}
@@ -212,7 +212,7 @@ def _load_frames(video, fps: float | None) -> tuple[np.ndarray, float | None, st
     if isinstance(frames, np.ndarray) and frames.dtype == np.uint8 and frames.ndim == 4 and frames.shape[-1] == 3:
         return np.ascontiguousarray(frames), fps, None
     shape = getattr(frames, "shape", None)
-    raise GenerationError(
+    raise VideoError(
         f"video must be a file path, a VideoClip or (T, H, W, 3) uint8 frames, got "
         f"{type(video).__name__} {shape}; convert model outputs with idvid.video.to_uint8"
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
 
-from idvid.errors import GenerationError, ModelFileError
+from idvid.errors import ConfigError, ModelFileError
 
 CLIP_ENV = "IDVID_CLIP_PATH"
 FACE_EMBEDDERS_ENV = "IDVID_FACE_EMBEDDERS"  # "arcface=/p/arcface.onnx,curricularface=/p/cur.onnx"
@@ -62,10 +62,10 @@ class ModelPaths:
 
     def __post_init__(self):
         if self.onnx_backend not in ("auto", "onnxruntime", "opencv"):
-            raise GenerationError(f"onnx_backend must be 'auto', 'onnxruntime' or 'opencv', got {self.onnx_backend!r}")
+            raise ConfigError(f"onnx_backend must be 'auto', 'onnxruntime' or 'opencv', got {self.onnx_backend!r}")
         for label in self.face_embedders:
             if not label or not str(label).replace("_", "").isalnum() or str(label) != str(label).lower():
-                raise GenerationError(f"face embedder labels must be lower-case [a-z0-9_]+, got {label!r}")
+                raise ConfigError(f"face embedder labels must be lower-case [a-z0-9_]+, got {label!r}")
 
     # ---- resolution: explicit, environment, Hugging Face cache -----------------------------
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, ClassVar
 
-from idvid.errors import GenerationError
+from idvid.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from idvid.eval.context import EvalContext
@@ -109,7 +109,7 @@ def get_metric(name: str) -> Metric:
     """A fresh instance of the metric called ``name``; ValueError listing the known names."""
     _load_builtin_metrics()
     if name not in METRICS:
-        raise GenerationError(f"unknown metric {name!r}; known metrics: {', '.join(METRICS)}")
+        raise ConfigError(f"unknown metric {name!r}; known metrics: {', '.join(METRICS)}")
     return METRICS[name]()
 
 
@@ -124,8 +124,8 @@ def resolve_metrics(names: list[str] | tuple[str, ...] | str | None = None) -> l
         names = [n.strip() for n in names.split(",") if n.strip()]
     names = list(names)
     if not names:
-        raise GenerationError("no metrics selected")
+        raise ConfigError("no metrics selected")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise GenerationError(f"metric(s) selected twice: {', '.join(repeated)}")
+        raise ConfigError(f"metric(s) selected twice: {', '.join(repeated)}")
     return [get_metric(n) for n in names]

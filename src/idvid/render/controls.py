@@ -74,6 +74,34 @@ class FrameControls:
 CONTROL_NAMES: tuple[str, ...] = tuple(f.name for f in fields(FrameControls))
 NEUTRAL = FrameControls()
 
+# The range the renderer draws each bounded control in; the others are unbounded. Head angles
+# (degrees): past these a 2D warp of one photo folds the far side of the face over itself.
+# Expressions: fractions of the full movement (brow_raise < 0 frowns).
+CONTROL_RANGES: dict[str, tuple[float, float]] = {
+    "yaw": (-35.0, 35.0),
+    "pitch": (-25.0, 25.0),
+    "roll": (-30.0, 30.0),
+    "smile": (0.0, 1.0),
+    "mouth_open": (0.0, 1.0),
+    "blink": (0.0, 1.0),
+    "brow_raise": (-1.0, 1.0),
+}
+
+
+def clamp_control(name: str, value: float) -> float:
+    """One control's value inside its CONTROL_RANGES range (unchanged for unbounded controls)."""
+    low, high = CONTROL_RANGES.get(name, (-np.inf, np.inf))
+    return float(np.clip(value, low, high))
+
+
+def clamp_controls(values: np.ndarray) -> np.ndarray:
+    """(T, n_controls) values -> a copy with every bounded control inside CONTROL_RANGES."""
+    values = np.array(values, copy=True)
+    for name, (low, high) in CONTROL_RANGES.items():
+        column = CONTROL_NAMES.index(name)
+        values[:, column] = np.clip(values[:, column], low, high)
+    return values
+
 
 class ControlTrack:
     """A clip's controls: ``values`` (T, n_controls) float32, columns named by CONTROL_NAMES."""

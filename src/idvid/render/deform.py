@@ -1,8 +1,7 @@
 """The target face mesh of one frame: expressions, head rotation about the pivot, visibility.
 
-Rotation limits (why: a 2D warp of one photo cannot show what the photo does not, and past
-these angles the far side folds over): yaw is clipped to +-35 degrees, pitch to +-25, roll
-to +-30.
+Rotations and expressions are clamped to the renderer's ranges,
+:data:`idvid.render.controls.CONTROL_RANGES` (past those head angles the far side folds over).
 """
 
 from __future__ import annotations
@@ -11,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from idvid.render.controls import clamp_control
 from idvid.render.expressions import expression_offsets
 from idvid.render.headframe import HeadFrame
 
-YAW_LIMIT, PITCH_LIMIT, ROLL_LIMIT = 35.0, 25.0, 30.0
 # A vertex is visible when its normal's z (z points away from the camera) is below these.
 # The photo is lenient: silhouette vertices (normal side-on) are exactly the face's edge
 # there and their pixels exist. The target is strict: a vertex turning away must not pull
@@ -48,15 +47,6 @@ class PosedMesh:
     roll: float
 
 
-def clip_rotation(yaw: float, pitch: float, roll: float) -> tuple[float, float, float]:
-    """Relative rotation clipped to the range the warp can render without fold-overs."""
-    return (
-        float(np.clip(yaw, -YAW_LIMIT, YAW_LIMIT)),
-        float(np.clip(pitch, -PITCH_LIMIT, PITCH_LIMIT)),
-        float(np.clip(roll, -ROLL_LIMIT, ROLL_LIMIT)),
-    )
-
-
 def pose_mesh(
     frame: HeadFrame,
     vertices: np.ndarray,
@@ -73,13 +63,14 @@ def pose_mesh(
 
     Steps: 1. expressions in the face frame; 2. rotate about the pivot by the relative
     rotation (composed in the head's frame); 3. visibility by normals and a coarse z-buffer.
-    Rotations are clipped (see :func:`clip_rotation`), smile, mouth_open and blink to [0, 1],
-    brow_raise to [-1, 1].
+    Rotations and expressions are clamped to CONTROL_RANGES.
     source_visible: (478,) bool from :func:`visible_vertices` on the photo (computed if None).
     """
-    yaw, pitch, roll = clip_rotation(yaw, pitch, roll)
-    smile, mouth_open, blink = (float(np.clip(x, 0.0, 1.0)) for x in (smile, mouth_open, blink))
-    brow_raise = float(np.clip(brow_raise, -1.0, 1.0))
+    yaw, pitch, roll = (clamp_control(n, v) for n, v in (("yaw", yaw), ("pitch", pitch), ("roll", roll)))
+    smile, mouth_open, blink, brow_raise = (
+        clamp_control(n, v)
+        for n, v in (("smile", smile), ("mouth_open", mouth_open), ("blink", blink), ("brow_raise", brow_raise))
+    )
     v = np.asarray(vertices, dtype=np.float64)
     # 1. expressions
     face = frame.to_face(v)

@@ -14,7 +14,7 @@ gives a smooth field, which sampler.py turns into remap maps.
 
 Fold-overs: a 2D warp folds when the far side of a turned head is squeezed past itself.
 Vertices that turn away or hide behind the nose are dropped (deform.py), and rotations are
-clipped to yaw +-35, pitch +-25, roll +-30 degrees (deform.clip_rotation), within which the
+clipped to yaw +-35, pitch +-25, roll +-30 degrees (controls.CONTROL_RANGES), within which the
 field stays one-to-one on the face.
 """
 

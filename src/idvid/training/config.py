@@ -6,11 +6,12 @@ name or a diffusers-format directory). Relative paths resolve against the YAML f
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-from idvid.errors import IdvidError
+from idvid.config_file import build, load_dataclass, naming_file
+from idvid.errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -28,7 +29,7 @@ class DataConfig:
 
 @dataclass
 class TrainSection:
-    trainable: str = "adapter"  # "adapter": face_encoder + id_adapter; "all": + transformer
+    trainable: Literal["adapter", "all"] = "adapter"  # "adapter": face_encoder + id_adapter; "all": + transformer
     freeze_face_encoder: bool = False  # the face encoder keeps its loaded weights (its tokens cannot collapse)
     steps: int = 100
     batch_size: int = 1
@@ -40,13 +41,13 @@ class TrainSection:
     max_grad_norm: float = 1.0
     checkpoint_every: int = 50
     seed: int = 0
-    mixed_precision: str = "no"  # "no" | "bf16" | "fp16"
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     gradient_checkpointing: bool = False
     ema_decay: float = 0.0  # 0 disables EMA
-    timestep_sampling: str = "logit_normal"  # flow backbones: "uniform" | "logit_normal"
+    timestep_sampling: Literal["uniform", "logit_normal"] = "logit_normal"  # for flow backbones
     # clean-sample objectives: "velocity" weighs |x0_hat - x0|^2 by 1/sigma^2 (the velocity loss),
     # "uniform" by 1, which keeps high-noise steps (where only the reference shows the face) in play
-    x0_loss_weighting: str = "velocity"
+    x0_loss_weighting: Literal["velocity", "uniform"] = "velocity"
     logit_mean: float = 0.0  # logit-normal flow times: sigmoid(N(mean, std)); mean > 0 favours noisier inputs
     logit_std: float = 1.0
     # loss weight of latent cells under a frame's face box (clips' ``face_boxes``) relative to 1
@@ -65,7 +66,7 @@ class LoraSection:
 
     rank: int = 0
     alpha: float = 0.0  # 0: same as rank (scale 1)
-    targets: list = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
+    targets: list[str] = field(default_factory=lambda: ["to_q", "to_k", "to_v", "to_out.0"])
 
 
 @dataclass
@@ -102,19 +103,12 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         t = self.train
         checks = [
-            (t.trainable in ("adapter", "all"), f"train.trainable must be 'adapter' or 'all', got {t.trainable!r}"),
             (not (t.freeze_face_encoder and t.token_similarity_weight),
              "train.token_similarity_weight shapes the face encoder's tokens, which train.freeze_face_encoder keeps fixed"),
-            (t.mixed_precision in ("no", "bf16", "fp16"),
-             f"train.mixed_precision must be no, bf16 or fp16, got {t.mixed_precision!r}"),
-            (t.timestep_sampling in ("uniform", "logit_normal"),
-             f"train.timestep_sampling must be uniform or logit_normal, got {t.timestep_sampling!r}"),
             (t.steps >= 1 and t.batch_size >= 1 and t.checkpoint_every >= 1 and t.gradient_accumulation_steps >= 1,
              "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
             (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
             (t.logit_std > 0, f"train.logit_std must be > 0, got {t.logit_std}"),
-            (t.x0_loss_weighting in ("velocity", "uniform"),
-             f"train.x0_loss_weighting must be velocity or uniform, got {t.x0_loss_weighting!r}"),
             (t.adapter_lr_scale > 0, f"train.adapter_lr_scale must be > 0, got {t.adapter_lr_scale}"),
             (t.face_loss_weight >= 1, f"train.face_loss_weight must be >= 1, got {t.face_loss_weight}"),
             (t.token_similarity_weight >= 0,
@@ -134,46 +128,16 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise IdvidError(message)
+                raise ConfigError(message)
         return self
 
 
-def _build(cls, values: dict, where: str):
-    if not isinstance(values, dict):
-        raise IdvidError(f"{where or 'the config'} must be a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise IdvidError(f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
-                         f"known: {', '.join(where + k for k in fields)}")
-    kwargs = {}
-    for name, value in values.items():
-        default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING \
-            else fields[name].default
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value or {}, f"{where}{name}.")
-        elif isinstance(default, list):
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise IdvidError(f"{where}{name} must be a list of names, got {value!r}")
-            kwargs[name] = list(value)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise IdvidError(f"{where}{name} must be true or false, got {value!r}")
-            kwargs[name] = value
-        elif isinstance(default, (int, float)):
-            try:
-                kwargs[name] = type(default)(value)
-            except (TypeError, ValueError):
-                raise IdvidError(f"{where}{name} must be a number, got {value!r}") from None
-            if isinstance(default, int) and kwargs[name] != value:
-                raise IdvidError(f"{where}{name} must be an integer, got {value!r}")
-        else:
-            kwargs[name] = str(value)
-    return cls(**kwargs)
-
-
 def from_dict(values: dict, base_dir: Path | None = None) -> TrainConfig:
-    config = _build(TrainConfig, values, "")
+    """Checked config from YAML-shaped ``values``; relative paths resolve against ``base_dir``."""
+    return _resolve_paths(build(TrainConfig, values), base_dir).validate()
+
+
+def _resolve_paths(config: TrainConfig, base_dir: Path | None) -> TrainConfig:
     root = Path(config.data.root).expanduser()
     if base_dir is not None and config.data.root and not root.is_absolute():
         root = base_dir / root
@@ -181,21 +145,17 @@ def from_dict(values: dict, base_dir: Path | None = None) -> TrainConfig:
     model = Path(config.model).expanduser()
     if base_dir is not None and not model.is_absolute() and (base_dir / model).is_dir():
         config.model = str(base_dir / model)
-    return config.validate()
+    return config
 
 
 def load_config(path_or_name: str | Path) -> TrainConfig:
     """A YAML file, or the name of a shipped config (``tiny`` -> training/configs/tiny.yaml)."""
-    import yaml
-
     path = Path(path_or_name).expanduser()
     if not path.is_file() and (CONFIG_DIR / f"{path_or_name}.yaml").is_file():
         path = CONFIG_DIR / f"{path_or_name}.yaml"
     if not path.is_file():
         shipped = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
-        raise IdvidError(f"no training config {path_or_name} (a YAML file, or one of: {shipped})")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise IdvidError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    return from_dict(values, base_dir=path.resolve().parent)
+        raise ConfigError(f"no training config {path_or_name} (a YAML file, or one of: {shipped})")
+    config = _resolve_paths(load_dataclass(TrainConfig, path, "training config"), path.resolve().parent)
+    with naming_file(path):
+        return config.validate()

@@ -60,8 +60,8 @@ def write_video(
         The output path.
 
     Raises:
-        GenerationError: bad path, existing output without ``overwrite``, bad fps/crf,
-            or no frames.
+        ConfigError: bad path, or an existing output without ``overwrite``.
+        GenerationError: bad fps/crf, or no frames.
         ValueError: a frame that is not ``(H, W, 3)`` uint8 or differs in size.
     """
     path = check_output(path, overwrite, (".mp4",))

@@ -27,13 +27,12 @@ from diffusers import DDIMScheduler
 from diffusers.utils.torch_utils import randn_tensor
 
 from idvid.atomic import staged_folder
-from idvid.data.motion_programs import clamp_controls
 from idvid.engines.model_dir import check_model_dir
 from idvid.engines.nano.limits import INDEX_FILE
 from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
-from idvid.render.controls import CONTROL_NAMES, ControlTrack
+from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
 
 logger = logging.getLogger("idvid")
 

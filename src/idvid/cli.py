@@ -211,6 +211,9 @@ def _train_parser(sub) -> None:
     p.add_argument("config", help="training YAML, or the name of a shipped config (tiny)")
     p.add_argument("--out", default="runs/train", help="output folder for checkpoints, logs and final/")
     p.add_argument("--resume", action="store_true", help="continue from the latest complete checkpoint in --out")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that decode clips ahead of the step (default: the config's data.workers, "
+                        "else 0: in the training process)")
 
 
 def cmd_train(args) -> None:
@@ -218,8 +221,12 @@ def cmd_train(args) -> None:
     from idvid.training.config import load_config
     from idvid.training.trainer import train
 
+    config = load_config(args.config)
+    if args.workers is not None:
+        config.data.workers = args.workers
+    config.validate()
     check_writable_folder(args.out)
-    result = train(load_config(args.config), args.out, resume=args.resume)
+    result = train(config, args.out, resume=args.resume)
     if result["final"] is not None:
         print(f"step {result['step']}: saved {result['final']}")
 

@@ -51,6 +51,18 @@ def test_resume_reproduces_an_uninterrupted_run(store, tmp_path):
     assert any(not torch.equal(a[k], v) for k, v in _weights(Trainer(_config(store), tmp_path / "c")).items())
 
 
+def test_dataloader_workers_train_exactly_as_the_training_process_does(store, tmp_path):
+    inline = Trainer(_config(store, steps=3, batch_size=2), tmp_path / "inline")  # 2 batches an epoch
+    inline.train(progress=False)
+    config = _config(store, steps=3, batch_size=2)
+    config.data.workers = 2
+    workers = Trainer(config, tmp_path / "workers")
+    assert workers.loader.num_workers == 2
+    workers.train(progress=False)
+    a, b = _weights(inline), _weights(workers)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_checkpoints_hold_the_trainable_weights_and_are_atomic_and_checked(store, tmp_path):
     trainer = Trainer(_config(store, trainable="adapter"), tmp_path)
     trainer.train(progress=False)

@@ -171,7 +171,7 @@ def face_masks(video: torch.Tensor) -> torch.Tensor:
 
 
 def collate_one(sample: dict) -> dict:
-    from idvid.training.trainer import collate
+    from idvid.loop.data import collate
 
     return collate([sample])
 

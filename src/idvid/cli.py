@@ -211,6 +211,9 @@ def _train_parser(sub) -> None:
     p.add_argument("config", help="training YAML, or the name of a shipped config (tiny)")
     p.add_argument("--out", default="runs/train", help="output folder for checkpoints, logs and final/")
     p.add_argument("--resume", action="store_true", help="continue from the latest complete checkpoint in --out")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes that decode clips ahead of the step (default: the config's data.workers, "
+                        "else 0: in the training process)")
 
 
 def cmd_train(args) -> None:
@@ -218,10 +221,45 @@ def cmd_train(args) -> None:
     from idvid.training.config import load_config
     from idvid.training.trainer import train
 
+    config = load_config(args.config)
+    if args.workers is not None:
+        config.data.workers = args.workers
+    config.validate()
     check_writable_folder(args.out)
-    result = train(load_config(args.config), args.out, resume=args.resume)
+    result = train(config, args.out, resume=args.resume)
     if result["final"] is not None:
         print(f"step {result['step']}: saved {result['final']}")
+
+
+def _train_motion_parser(sub) -> None:
+    p = sub.add_parser("train-motion", help="train the nano engine's motion model (text -> head and face controls)",
+                       description="Train the nano engine's motion model on procedural motion programs "
+                       "(and the motion of clip stores' train clips) into --out, a MotionGenerator folder.")
+    p.add_argument("--out", required=True, help="output folder: the MotionGenerator, checkpoints and logs")
+    p.add_argument("--steps", type=int, help="optimiser steps (deterministic schedule; --resume continues exactly)")
+    p.add_argument("--minutes", type=float, help="wall-clock budget (with --steps: whichever ends first)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, to share the CPU)")
+    p.add_argument("--clips", nargs="+", default=[], metavar="DIR",
+                   help="clip stores (idvid prepare / synth output) whose train clips' motion is mixed in")
+    p.add_argument("--real-fraction", type=float, metavar="F",
+                   help="share of each batch's rows from --clips (default: the trainer's, a quarter)")
+    p.add_argument("--resume", action="store_true", help="continue from the latest complete checkpoint in --out")
+
+
+def cmd_train_motion(args) -> None:
+    import torch
+
+    from idvid.atomic import check_writable_folder
+    from idvid.training.motion import MotionTrainConfig, format_summary, train
+
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    config = MotionTrainConfig(**({} if args.real_fraction is None else {"real_fraction": args.real_fraction}))
+    check_writable_folder(args.out)
+    torch.set_num_threads(args.threads)
+    print(format_summary(train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config,
+                               clips=args.clips, resume=args.resume)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     _prepare_parser(sub)
     _cache_latents_parser(sub)
     _train_parser(sub)
+    _train_motion_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     return parser
@@ -364,7 +403,8 @@ def cmd_info(args) -> None:
 
 
 COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
-            "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train}
+            "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train,
+            "train-motion": cmd_train_motion}
 
 
 class Stopped(KeyboardInterrupt):

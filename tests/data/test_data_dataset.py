@@ -1,4 +1,4 @@
-"""ClipDataset and BucketBatchSampler: references never targets, rank shards, dropout rates, buckets."""
+"""ClipDataset and BucketBatchSampler: references never targets, rank shards, dropout rates, buckets, epoch keys."""
 
 from __future__ import annotations
 
@@ -107,38 +107,55 @@ def test_dropout_rates(store_root):
         assert torch.equal(s["frame_indices"], torch.from_numpy(plan[0]))
 
 
+def test_an_epoch_key_gives_that_epochs_sample(store_root):
+    """ds[epoch, index] (what a DataLoader worker gets) is ds[index] after set_epoch(epoch)."""
+    ds = ClipDataset(store_root, num_frames=3, caption_dropout=0.5, identity_dropout=0.5, seed=1)
+    keyed = [ds[epoch, 3] for epoch in range(4)]
+    assert len({tuple(s["frame_indices"].tolist()) for s in keyed}) > 1  # epochs differ
+    for epoch, sample in enumerate(keyed):
+        ds.set_epoch(epoch)
+        expected = ds[3]
+        assert sample.keys() == expected.keys() and int(sample["index"]) == 3
+        assert all(torch.equal(v, expected[k]) if isinstance(v, torch.Tensor) else v == expected[k]
+                   for k, v in sample.items())
+
+
+def _rank_shards(sampler, world_size):
+    """What accelerate's ``split_batches`` gives each of ``world_size`` processes (as prepared loaders do)."""
+    from accelerate.data_loader import BatchSamplerShard
+
+    return [list(BatchSamplerShard(sampler, num_processes=world_size, process_index=r, split_batches=True))
+            for r in range(world_size)]
+
+
 @pytest.mark.parametrize("world_size", [1, 2, 3])
 def test_rank_shards_disjoint_and_covering(store_root, world_size):
     buckets = ClipDataset(store_root).buckets
-    samplers = [BucketBatchSampler(buckets, batch_size=2, rank=r, world_size=world_size, seed=1)
-                for r in range(world_size)]
-    for sampler in samplers:
-        sampler.set_epoch(2)
-    per_rank = [list(sampler) for sampler in samplers]
+    sampler = BucketBatchSampler(buckets, batch_size=2 * world_size, seed=1, drop_last=True)
+    sampler.set_epoch(2)
+    per_rank = _rank_shards(sampler, world_size)
     assert len({len(batches) for batches in per_rank}) == 1  # every rank gets a batch at every step
+    assert all(len(batch) == 2 for batches in per_rank for batch in batches)
     flat = [i for batches in per_rank for batch in batches for i in batch]
     dropped = len(buckets) - len(flat)
     assert len(flat) == len(set(flat))  # disjoint
     assert 0 <= dropped < 2 * world_size * len(set(buckets))  # only short global batches are dropped
-    if world_size == 1:
-        assert dropped == 0
+    everything = BucketBatchSampler(buckets, batch_size=2 * world_size, seed=1)  # drop_last=False keeps them
+    assert sorted(i for batch in everything for i in batch) == list(range(len(buckets)))
 
 
 @pytest.mark.parametrize("world_size", [2, 3])
 def test_global_batches_do_not_depend_on_the_process_count(store_root, world_size):
-    """world_size ranks with batch b see, step by step, what one process with batch b * world_size sees."""
+    """world_size ranks with batch b see, step by step, exactly what one process with batch b * world_size sees."""
     buckets = ClipDataset(store_root).buckets
-    single = BucketBatchSampler(buckets, batch_size=2 * world_size, seed=3)
-    ranks = [BucketBatchSampler(buckets, batch_size=2, rank=r, world_size=world_size, seed=3)
-             for r in range(world_size)]
-    full = [batch for batch in single if len(batch) == 2 * world_size]
-    joined = [sum(parts, []) for parts in zip(*(list(r) for r in ranks))]
-    assert [b for b in joined if len(b) == 2 * world_size] == full and full
+    single = BucketBatchSampler(buckets, batch_size=2 * world_size, seed=3, drop_last=True)
+    joined = [sum(parts, []) for parts in zip(*_rank_shards(single, world_size))]
+    assert joined == list(single) and joined
 
 
 def test_batches_never_mix_buckets_and_loader_works(store_root):
     ds = ClipDataset(store_root, num_frames=3, caption_dropout=0, identity_dropout=0)
-    sampler = BucketBatchSampler(ds.buckets, batch_size=3, seed=0, rank=1, world_size=2)
+    sampler = BucketBatchSampler(ds.buckets, batch_size=3, seed=0)
     for epoch in range(3):
         sampler.set_epoch(epoch)
         for batch in sampler:
@@ -148,4 +165,4 @@ def test_batches_never_mix_buckets_and_loader_works(store_root):
         assert batch["video"].ndim == 5 and len(set(batch["bucket"])) == 1
         assert batch["ref_mask"].shape == (batch["video"].shape[0], 3)
     with pytest.raises(ValueError):
-        BucketBatchSampler(ds.buckets, 2, rank=2, world_size=2)
+        BucketBatchSampler(ds.buckets, 0)

@@ -8,13 +8,14 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from cli_helpers import error_line, run_cli
 
 from idvid.data.tracks import store_tracks
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import IdvidError
 from idvid.models.text_encoder import get_text_encoder
-from idvid.training.motion import CaptionBank, MixedSource, TrainConfig, diffusion_loss, main, make_schedulers, train
+from idvid.training.motion import CaptionBank, MixedSource, MotionTrainConfig, diffusion_loss, make_schedulers, train
 
 TINY_MODEL = {"width": 32, "num_layers": 1, "num_heads": 2, "timestep_dim": 16, "num_frames": 49}
 
@@ -69,18 +70,18 @@ def test_captionless_rows_are_trained_on_the_null_text(tracks):
 
 
 def test_a_few_steps_on_a_tiny_clip_store(tmp_path, synth_store):
-    config = TrainConfig(stats_clips=64, batch_size=8, fresh_per_batch=2, log_every=2, real_fraction=0.25,
-                         model_config=dict(TINY_MODEL))
-    summary = train(tmp_path, steps=3, seed=0, config=config, evaluate_at_end=False, clips=[synth_store])
+    config = MotionTrainConfig(stats_clips=64, batch_size=8, fresh_per_batch=2, log_every=2, real_fraction=0.25,
+                               model_config=dict(TINY_MODEL))
+    summary = train(tmp_path, steps=3, seed=0, config=config, evaluate_at_end=False, clips=[synth_store],
+                    progress=False)
     assert summary["steps"] == 3 and np.isfinite(summary["loss_smooth"])
     assert (summary["real_clips"], summary["real_clips_left_out"], summary["real_rows_per_batch"]) == (3, 0, 2)
     assert len(MotionGenerator.from_pretrained(tmp_path)("a woman nods", num_inference_steps=2)) == 49
 
 
 def test_clips_without_usable_tracks_and_bad_fractions_are_refused(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--out", str(tmp_path / "out"), "--steps", "1", "--clips", str(tmp_path / "empty")])
-    assert exit_info.value.code == 1
-    assert capsys.readouterr().err.strip() == f"error: no usable train clip in {tmp_path / 'empty'} (0 left out)"
+    code, _, err = run_cli(capsys, "train-motion", "--out", tmp_path / "out", "--steps", "1",
+                           "--clips", tmp_path / "empty")
+    assert code == 1 and error_line(err) == f"error: no usable train clip in {tmp_path / 'empty'} (0 left out)"
     with pytest.raises(IdvidError, match="real_fraction"):
-        TrainConfig(real_fraction=1.0)
+        MotionTrainConfig(real_fraction=1.0)

@@ -43,8 +43,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(store, tmp_p
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     # 3. The same weights, to float tolerance (gradients are summed in another order).
-    one = load_file(str(tmp_path / "single" / "ckpt-3" / "trainable.safetensors"))
-    two = load_file(str(tmp_path / "ddp" / "ckpt-3" / "trainable.safetensors"))
+    one = load_file(str(tmp_path / "single" / "ckpt-3" / "model.safetensors"))
+    two = load_file(str(tmp_path / "ddp" / "ckpt-3" / "model.safetensors"))
     assert one.keys() == two.keys()
     start = {k: v for k, v in Trainer(from_dict(_values(store, 2)), tmp_path / "fresh").trainable_state().items()}
     moved = max((one[k] - start[k]).abs().max().item() for k in one)

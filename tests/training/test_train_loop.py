@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from idvid.errors import IdvidError, ModelFileError
-from idvid.training.checkpoint import latest_checkpoint
+from idvid.loop.checkpoints import latest_checkpoint
 from idvid.training.config import from_dict, load_config
 from idvid.training.trainer import Trainer
 
@@ -51,23 +51,40 @@ def test_resume_reproduces_an_uninterrupted_run(store, tmp_path):
     assert any(not torch.equal(a[k], v) for k, v in _weights(Trainer(_config(store), tmp_path / "c")).items())
 
 
-def test_checkpoints_are_safetensors_atomic_and_checked(store, tmp_path):
-    trainer = Trainer(_config(store), tmp_path)
+def test_dataloader_workers_train_exactly_as_the_training_process_does(store, tmp_path):
+    inline = Trainer(_config(store, steps=3, batch_size=2), tmp_path / "inline")  # 2 batches an epoch
+    inline.train(progress=False)
+    config = _config(store, steps=3, batch_size=2)
+    config.data.workers = 2
+    workers = Trainer(config, tmp_path / "workers")
+    assert workers.loader.num_workers == 2
+    workers.train(progress=False)
+    a, b = _weights(inline), _weights(workers)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_checkpoints_hold_the_trainable_weights_and_are_atomic_and_checked(store, tmp_path):
+    trainer = Trainer(_config(store, trainable="adapter"), tmp_path)
     trainer.train(progress=False)
     ckpt = tmp_path / "ckpt-4"
     from safetensors.torch import load_file
 
-    names = load_file(str(ckpt / "trainable.safetensors")).keys()
-    assert {n.split(".")[0] for n in names} == {"face_encoder", "id_adapter", "transformer"}
-    assert not list(ckpt.rglob("*.bin"))
+    # accelerate's save_state layout; the weights are safetensors and hold exactly what trains
+    assert sorted(p.name for p in ckpt.iterdir()) == ["custom_checkpoint_0.pkl", "model.safetensors", "optimizer.bin",
+                                                      "random_states_0.pkl", "scheduler.bin"]
+    assert set(load_file(str(ckpt / "model.safetensors"))) == set(trainer.param_names)
+    assert {n.split(".")[0] for n in trainer.param_names} == {"face_encoder", "id_adapter"}  # no frozen backbone
     # a leftover temp folder of an interrupted write is ignored
-    shutil.copytree(ckpt, tmp_path / ".ckpt-6.tmp-dead")
+    shutil.copytree(ckpt, tmp_path / ".ckpt-6.part")
     assert latest_checkpoint(tmp_path) == ckpt
+    # another setup's checkpoint (the backbone trains too) is one clear error
+    with pytest.raises(ModelFileError, match="ckpt-4 .*other parameters"):
+        Trainer(_config(store), tmp_path).resume()
     # a truncated weights file is one clear error
-    weights = ckpt / "trainable.safetensors"
+    weights = ckpt / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(ModelFileError, match="ckpt-4"):
-        Trainer(_config(store), tmp_path).resume()
+        Trainer(_config(store, trainable="adapter"), tmp_path).resume()
 
 
 def test_final_pipeline_loads_and_generates(store, tmp_path, astronaut_obs):
@@ -191,3 +208,11 @@ def test_token_similarity_loss_trains_the_face_encoder(store, tmp_path):
     terms = trainer.micro_step(batch, micro=0, scale=1.0)
     assert terms["token_similarity_loss"] > 0
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trainer.pipe.face_encoder.parameters())
+
+
+def test_cli_refuses_negative_workers_before_any_work(capsys, tmp_path):
+    from cli_helpers import run_cli
+
+    code, _, err = run_cli(capsys, "train", "tiny", "--out", tmp_path / "run", "--workers", "-1")
+    assert code == 1 and err.strip() == "error: data.workers (--workers) must be >= 0, got -1"
+    assert not (tmp_path / "run").exists()

@@ -15,7 +15,7 @@
   ``frame_indices`` entry is one of the targets is excluded), spread over yaw when possible;
 - ``ref_source_frames``: (K,) int64 clip frame each view was taken from (-1: none / not a frame);
 - ``identity_dropped``: bool (then every ``ref_mask`` entry is False and the tensors are zero);
-- ``clip_id``, ``bucket``: str.
+- ``clip_id``, ``bucket``: str; ``index``: () int64, the dataset index.
 
 With ``latent_cache`` (a :class:`~idvid.data.latent_cache.LatentCache` made by ``idvid
 cache-latents`` for the training model; see :func:`~idvid.data.latent_cache.find_latent_cache`)
@@ -33,9 +33,11 @@ would compute from it (the same values, as ``family.encode``, ``pipe.encode_prom
 
 Randomness (window, views, dropouts) comes from ``np.random.default_rng([seed, epoch, index])``,
 the cached latents' noise from ``np.random.default_rng([seed, epoch, index, 1])``:
-deterministic, and independent of the DataLoader worker that loads the sample. Use
-:class:`~idvid.data.buckets.BucketBatchSampler` with :attr:`ClipDataset.buckets` for batches
-of one frame size and disjoint per-rank shards.
+deterministic, and independent of the DataLoader worker that loads the sample. The epoch is the
+one of :meth:`ClipDataset.set_epoch`, or given with the index as the key ``dataset[epoch, index]``
+(what a worker's copy of the dataset needs: ``set_epoch`` in the main process does not reach it).
+Use :class:`~idvid.data.buckets.BucketBatchSampler` with :attr:`ClipDataset.buckets` for batches
+of one frame size.
 """
 
 from __future__ import annotations
@@ -148,12 +150,13 @@ class ClipDataset:
         groups = np.array_split(by_yaw, self.num_refs)
         return np.array([g[int(rng.integers(len(g)))] for g in groups], dtype=np.int64)
 
-    def plan(self, index: int) -> tuple[np.ndarray, dict, np.ndarray, bool, bool]:
-        """The random choices for sample ``index`` this epoch, without decoding the video ->
-        (target frame indices, the clip's refs, chosen view indices, caption_dropped,
-        identity_dropped)."""
+    def plan(self, index: int, epoch: int | None = None) -> tuple[np.ndarray, dict, np.ndarray, bool, bool]:
+        """The random choices for sample ``index`` in ``epoch`` (default: this epoch), without
+        decoding the video -> (target frame indices, the clip's refs, chosen view indices,
+        caption_dropped, identity_dropped)."""
         meta = self.metas[index]
-        rng = np.random.default_rng([self.seed, self.epoch, int(index)])
+        epoch = self.epoch if epoch is None else int(epoch)
+        rng = np.random.default_rng([self.seed, epoch, int(index)])
         targets = self.target_indices(meta, rng)
         refs = self.store.read_refs(meta["clip_id"])
         chosen = self.choose_refs(refs, targets, rng)
@@ -163,11 +166,13 @@ class ClipDataset:
 
     # ---- sample ------------------------------------------------------------------------------
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """key: an index (in this epoch), or (epoch, index)."""
         import torch
 
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         meta = self.metas[index]
-        targets, refs, chosen, caption_dropped, identity_dropped = self.plan(index)
+        targets, refs, chosen, caption_dropped, identity_dropped = self.plan(index, epoch)
         k = self.num_refs
         out_refs = {
             "ref_embeddings": np.zeros((k, 128), np.float32),
@@ -189,7 +194,7 @@ class ClipDataset:
         if identity_dropped:
             crops.zero_()
         return {
-            **self._target(meta, index, targets, caption_dropped),
+            **self._target(meta, index, epoch, targets, caption_dropped),
             "frame_indices": torch.from_numpy(targets),
             "face_boxes": torch.from_numpy(face_boxes(meta, targets)),
             "caption": "" if caption_dropped else meta["caption"],
@@ -200,12 +205,13 @@ class ClipDataset:
             **{name: torch.from_numpy(value) for name, value in out_refs.items()},
             "clip_id": meta["clip_id"],
             "bucket": meta["bucket"],
+            "index": torch.tensor(int(index)),
         }
 
-    def _target(self, meta: dict, index: int, targets: np.ndarray, caption_dropped: bool) -> dict:
+    def _target(self, meta: dict, index: int, epoch: int, targets: np.ndarray, caption_dropped: bool) -> dict:
         """``video`` decoded from the clip, or the cached ``latents``, ``text_embeds`` (, ``condition``)."""
         if self.latent_cache is None:
             return {"video": frames_to_video(self.store.read_frames(meta["clip_id"], targets))}
         entry = self.latent_cache.load(self.store, meta)
-        rng = np.random.default_rng([self.seed, self.epoch, int(index), LATENT_NOISE_TAG])
+        rng = np.random.default_rng([self.seed, epoch, int(index), LATENT_NOISE_TAG])
         return self.latent_cache.sample(entry, caption_dropped, rng)

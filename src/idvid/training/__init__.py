@@ -1,1 +1,1 @@
-"""Training loops (run as modules, e.g. ``python -m idvid.training.motion``)."""
+"""Trainers: the identity adapter (`idvid train`) and the nano motion model (`idvid train-motion`)."""

@@ -25,6 +25,7 @@ class DataConfig:
     caption_dropout: float = 0.1
     identity_dropout: float = 0.1
     synthesize_if_missing: bool = False  # make a tiny synthetic store at `root` when it does not exist
+    workers: int = 0  # DataLoader worker processes that load batches ahead of the step; 0 = in the training process
 
 
 @dataclass
@@ -114,6 +115,7 @@ class TrainConfig:
             (t.token_similarity_weight >= 0,
              f"train.token_similarity_weight must be >= 0, got {t.token_similarity_weight}"),
             (bool(self.data.root), "data.root is required"),
+            (self.data.workers >= 0, f"data.workers (--workers) must be >= 0, got {self.data.workers}"),
             (self.lora.rank >= 0 and self.lora.alpha >= 0, "lora.rank and lora.alpha must be >= 0"),
             (not (self.lora.rank and t.trainable == "all"),
              "lora trains a frozen backbone; with train.trainable: all the backbone trains whole"),

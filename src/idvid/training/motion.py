@@ -1,15 +1,20 @@
 """Train the `nano` motion model on procedurally generated motion programs (and, optionally, on
 the motion of real clips).
 
-    python -m idvid.training.motion --out DIR --minutes 25 --seed 0
-    python -m idvid.training.motion --out DIR --minutes 25 --clips PREPARED [MORE ...] --real-fraction 0.25
+    idvid train-motion --out DIR --minutes 25 --seed 0
+    idvid train-motion --out DIR --minutes 25 --clips PREPARED [MORE ...] --real-fraction 0.25
 
 Each batch mixes fresh programs (new captions, encoded once by MiniLM and cached) with programs
 whose caption was seen before, re-realised with new timing, amplitudes, reference pose and
 background, so the text encoder is not the bottleneck. The denoiser predicts the clean sample
 (x0) under a cosine-schedule DDPM; 10% of the rows see the null text (classifier-free guidance).
 AdamW, warm-up then cosine learning rate, an EMA of the weights (diffusers ``EMAModel``), which is
-what gets saved. The loss curve goes to ``DIR/train_log.csv``; the end prints an evaluation.
+what gets saved. The loop's pieces are :mod:`idvid.loop`'s: the Accelerator, the log
+(``DIR/train_log.csv``, TensorBoard), the progress bar, and checkpoints ``DIR/ckpt-N`` every
+``checkpoint_every`` steps (``accelerator.save_state``: weights, optimizer, EMA, the batch
+source's, caption bank's and noise generator's state, RNG), from which ``--resume`` continues; batches are
+made in the training process (they are cheap, and the program pool is a running state). The end
+prints an evaluation.
 
 ``--clips``: clip stores (``idvid prepare`` output, or ``idvid synth``'s) whose ``train`` clips give
 control tracks measured from their faces (:mod:`idvid.data.tracks`; cached beside each clip, so
@@ -22,10 +27,7 @@ faces cannot be tracked are left out with a reason; channel statistics come from
 
 from __future__ import annotations
 
-import argparse
-import csv
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,9 @@ from idvid.data.tracks import ClipTrack, store_tracks
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.errors import IdvidError
+from idvid.loop.accelerator import make_accelerator
+from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from idvid.loop.logs import Progress, TrainLog
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
 from idvid.render.controls import CONTROL_NAMES
 
@@ -51,7 +56,7 @@ SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_
 
 
 @dataclass
-class TrainConfig:
+class MotionTrainConfig:
     """Optimisation settings (model hyper-parameters live in the model config)."""
 
     batch_size: int = 64
@@ -65,12 +70,14 @@ class TrainConfig:
     ema_decay: float = 0.999
     stats_clips: int = 4096
     log_every: int = 10
-    save_every_minutes: float = 5.0
+    checkpoint_every: int = 500  # steps between checkpoints (and saves of the EMA generator)
     model_config: dict = field(default_factory=lambda: dict(MODEL_CONFIG))
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_fraction < 1.0:  # programs stay in every batch: they carry the vocabulary
             raise IdvidError(f"real_fraction must be in [0, 1), got {self.real_fraction}")
+        if self.log_every < 1 or self.checkpoint_every < 1:
+            raise IdvidError("log_every and checkpoint_every must be >= 1")
 
 
 def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
@@ -92,6 +99,7 @@ class CaptionBank:
     def __init__(self, encoder: TextEncoder) -> None:
         self.encoder = encoder
         self.features: dict[str, torch.Tensor] = {}
+        self.groups: list[list[str]] = []  # the captions of each encoder call, in order
 
     def add(self, captions: Sequence[str]) -> None:
         new = list(dict.fromkeys(c for c in captions if c not in self.features))
@@ -99,6 +107,17 @@ class CaptionBank:
             tokens, mask, _ = self.encoder.encode(new)
             for caption, row, keep in zip(new, tokens, mask):
                 self.features[caption] = row[keep].half()
+            self.groups.append(new)
+
+    def state_dict(self) -> dict:
+        return {"groups": self.groups}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Encode the captions again in the groups they were first encoded in: a caption's
+        features depend (by ~1e-4) on the others in its batch, and a resumed run must read the same."""
+        self.features, self.groups = {}, []
+        for group in state["groups"]:
+            self.add(group)
 
     def batch(self, captions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """-> tokens (B, L, 384) float32 padded with zeros, mask (B, L) bool."""
@@ -135,6 +154,13 @@ class ProgramSource:
         controls = [realise(steps, self.rng, pose)[0] for (steps, _), pose in zip(plans, poses)]
         return controls, [caption for _, caption in plans], poses
 
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state, "pool": list(self.pool)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.pool = list(state["pool"])
+
 
 class TrackSource:
     """Rows from clip tracks (real motion), drawn uniformly with replacement."""
@@ -146,6 +172,12 @@ class TrackSource:
     def rows(self, size: int) -> Rows:
         picks = [self.tracks[i] for i in self.rng.integers(len(self.tracks), size=size)] if self.tracks else []
         return [t.values for t in picks], [t.caption for t in picks], [t.reference_pose for t in picks]
+
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
 
 
 class MixedSource:
@@ -168,6 +200,14 @@ class MixedSource:
         return {"controls": torch.from_numpy(np.stack(controls)), "tokens": tokens, "mask": mask,
                 "reference_pose": torch.tensor(np.stack(poses), dtype=torch.float32),
                 "null_text": torch.tensor([not c for c in captions])}
+
+    def state_dict(self) -> dict:
+        """Where the batches are (for checkpoints); the caption features are recomputed."""
+        return {"programs": self.programs.state_dict(), "tracks": self.tracks.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.programs.load_state_dict(state["programs"])
+        self.tracks.load_state_dict(state["tracks"])
 
 
 def channel_weights(head_weight: float) -> torch.Tensor:
@@ -194,10 +234,23 @@ def diffusion_loss(model: MotionDiT, scheduler: DDPMScheduler, batch: dict, gene
     return ((pred - x0).square() * channel_weights(head_weight)).mean()
 
 
-def learning_rate(config: TrainConfig, step: int, progress: float) -> float:
+def learning_rate(config: MotionTrainConfig, step: int, progress: float) -> float:
     """Linear warm-up over ``warmup_steps``, then cosine decay to 0 as ``progress`` goes 0 -> 1."""
     warmup = min(1.0, (step + 1) / config.warmup_steps)
     return config.learning_rate * warmup * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+class GeneratorState:
+    """A torch.Generator as an object accelerate can checkpoint (``register_for_checkpointing``)."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+
+    def state_dict(self) -> dict:
+        return {"state": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["state"])
 
 
 def train(
@@ -205,73 +258,77 @@ def train(
     minutes: float | None = None,
     steps: int | None = None,
     seed: int = 0,
-    config: TrainConfig | None = None,
+    config: MotionTrainConfig | None = None,
     text_encoder: TextEncoder | None = None,
     evaluate_at_end: bool = True,
     clips: Sequence[str | Path] = (),
+    resume: bool = False,
+    progress: bool = True,
 ) -> dict:
     """Train a MotionGenerator into ``out``; stops after ``minutes`` or ``steps`` (whichever first).
 
     clips: clip stores whose train clips' tracks make ``config.real_fraction`` of each batch.
+    resume: continue from the latest checkpoint in ``out`` (exactly with ``steps``; ``minutes``
+    then budgets this session and the LR schedule restarts its clock).
     Returns a summary: steps, seconds, final (smoothed) loss, validation loss, evaluation numbers,
     and with clips how many clip tracks were used and left out.
     """
     if minutes is None and steps is None:
-        raise ValueError("give minutes or steps")
-    config = config or TrainConfig()
+        raise IdvidError("give a budget: --steps or --minutes")
+    if (steps is not None and steps < 1) or (minutes is not None and not minutes > 0):
+        raise IdvidError(f"--steps must be >= 1 and --minutes > 0, got {steps} and {minutes}")
+    config = config or MotionTrainConfig()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    accelerator = make_accelerator()
+    if accelerator.num_processes > 1:  # every process would draw the same programs
+        raise IdvidError("the motion model trains in one process; run it without accelerate launch")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = text_encoder or get_text_encoder()
     tracks, rejected = load_tracks(clips)  # first: a bad --clips fails before anything slow
-    # 1. Normalisation statistics, model, schedulers, optimiser, EMA.
+    # 1. Normalisation statistics, model, schedulers, optimiser, EMA, batches; what a checkpoint holds.
     mean, std = channel_statistics(seed, config.stats_clips)
     model = MotionDiT(**config.model_config, channel_mean=mean, channel_std=std).train()
     train_scheduler, sample_scheduler = make_schedulers()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
                                   betas=(0.9, 0.99))
+    model, optimizer = accelerator.prepare(model, optimizer)
     ema = EMAModel(model.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=0.75)
     bank = CaptionBank(encoder)
     source = MixedSource(bank, seed, tracks, config.real_fraction)
+    for state in (ema, bank, source, GeneratorState(generator)):
+        accelerator.register_for_checkpointing(state)
+    latest = latest_checkpoint(out) if resume else None
+    step = load_checkpoint(accelerator, latest) if latest else 0
     validation = _validation_batch(bank, seed)
     budget = None if minutes is None else minutes * 60.0
     # 2. The loop.
-    log = (out / "train_log.csv").open("w", newline="")
-    writer = csv.writer(log)
-    writer.writerow(["step", "seconds", "learning_rate", "loss", "loss_smooth"])
-    start = last_save = time.monotonic()
-    smooth, step = None, 0
-    bar = tqdm(total=steps, desc="motion", unit="step", dynamic_ncols=True, mininterval=2.0)
+    log = TrainLog(out)
+    bar = Progress(steps, step, config.batch_size, enabled=progress, desc="motion")
+    smooth = None
     try:
-        while True:
-            elapsed = time.monotonic() - start
-            progress = max(step / steps if steps else 0.0, elapsed / budget if budget else 0.0)
-            if progress >= 1.0:
-                break
+        while (done := max(step / steps if steps else 0.0, bar.seconds / budget if budget else 0.0)) < 1.0:
+            lr = learning_rate(config, step, done)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step, progress)
+                group["lr"] = lr
             batch = source.batch(config.batch_size, config.fresh_per_batch)
             loss = diffusion_loss(model, train_scheduler, batch, generator, config.text_dropout, config.head_weight)
-            _optimise(model, optimizer, ema, loss)
+            _optimise(accelerator, model, optimizer, ema, loss)
             step += 1
             smooth = loss.item() if smooth is None else 0.98 * smooth + 0.02 * loss.item()
             if step % config.log_every == 0:
-                writer.writerow([step, f"{elapsed:.1f}", f"{optimizer.param_groups[0]['lr']:.3e}",
-                                 f"{loss.item():.5f}", f"{smooth:.5f}"])
-                log.flush()
-            eta = (budget - elapsed) if budget else (steps - step) * elapsed / max(step, 1)
-            bar.update(1)
-            bar.set_postfix(loss=f"{smooth:.4f}", captions=len(bank.features), eta=f"{eta / 60:.1f}min")
-            if time.monotonic() - last_save > config.save_every_minutes * 60:
+                log.scalars(step, {"seconds": bar.seconds, "learning_rate": lr, "loss": loss.item(),
+                                   "loss_smooth": smooth})
+            bar.update(loss=smooth, captions=len(bank.features))
+            if step % config.checkpoint_every == 0:
                 _save_ema(model, ema, sample_scheduler, encoder, out)
-                last_save = time.monotonic()
+                save_checkpoint(accelerator, out, step)
     finally:
         bar.close()
         log.close()
     # 3. Save the EMA weights and evaluate them.
     trained = _save_ema(model, ema, sample_scheduler, encoder, out)
-    summary = {"steps": step, "seconds": round(time.monotonic() - start, 1), "loss_smooth": smooth,
+    summary = {"steps": step, "seconds": round(bar.seconds, 1), "loss_smooth": smooth,
                "captions_seen": len(bank.features),
                "params": sum(p.numel() for p in model.parameters())}
     if clips:
@@ -281,6 +338,13 @@ def train(
     if evaluate_at_end:
         summary.update(evaluate_heldout(trained, seed))
     return summary
+
+
+def format_summary(summary: dict) -> str:
+    """The summary of :func:`train`, one ``name  value`` line each."""
+    width = max(len(k) for k in summary)
+    return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
+                     for k, v in summary.items())
 
 
 def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]]:
@@ -297,11 +361,11 @@ def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]
     return tracks, rejected
 
 
-def _optimise(model: MotionDiT, optimizer: torch.optim.Optimizer, ema: EMAModel, loss: torch.Tensor) -> None:
+def _optimise(accelerator, model: MotionDiT, optimizer, ema: EMAModel, loss: torch.Tensor) -> None:
     """One AdamW step with gradient clipping, then the EMA update."""
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    accelerator.backward(loss)
+    accelerator.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     ema.step(model.parameters())
 
@@ -355,33 +419,3 @@ def evaluate_heldout(generator: MotionGenerator, seed: int, per_action: int = 3)
             passed += sum(c.passed for c in checks)
             total += len(checks)
     return {"heldout_action_agreement": passed / max(total, 1), "heldout_actions_checked": total}
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m idvid.training.motion", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", required=True, help="output directory of the MotionGenerator")
-    parser.add_argument("--minutes", type=float, help="wall-clock training budget")
-    parser.add_argument("--steps", type=int, help="optimiser steps (deterministic schedule)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1, to share the CPU)")
-    parser.add_argument("--clips", nargs="+", default=[], metavar="DIR",
-                        help="clip stores (idvid prepare / synth output) whose train clips' motion is mixed in")
-    parser.add_argument("--real-fraction", type=float, default=TrainConfig.real_fraction,
-                        help="share of each batch's rows from --clips (default %(default)s)")
-    args = parser.parse_args(argv)
-    if args.minutes is None and args.steps is None:
-        parser.error("give --minutes or --steps")
-    torch.set_num_threads(args.threads)
-    try:
-        config = TrainConfig(real_fraction=args.real_fraction)
-        summary = train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config,
-                        clips=args.clips)
-    except IdvidError as e:
-        parser.exit(1, f"error: {e}\n")
-    width = max(len(k) for k in summary)
-    print("\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
-                    for k, v in summary.items()))
-
-
-if __name__ == "__main__":
-    main()

@@ -6,30 +6,35 @@ Per optimizer step, for each of ``gradient_accumulation_steps`` micro-batches: v
 plus the optional identity loss) -> backward. Gradients sync across processes on the last
 micro-batch; then clipping, the optimizer, the LR schedule and the EMA.
 
-Processes: one, or many under ``accelerate launch`` (DDP; FSDP and DeepSpeed through accelerate
-configs). Each process takes its slice of every global batch (``BucketBatchSampler``), and each
-row's noise comes from a generator seeded with (seed, micro-batch, clip index), so N processes
-with batch b train as one process with batch N * b does.
+Data: a DataLoader (``data.workers`` processes decode clips ahead of the step) over the run's
+global batches (``BucketBatchSampler`` epoch after epoch, :class:`~idvid.loop.data.RunBatches`),
+prepared by accelerate.
 
-Determinism: micro-batch m is batch ``m % n`` of epoch ``m // n`` of the sampler, so the data
-position is the step, and a resumed run equals an uninterrupted one.
+Processes: one, or many under ``accelerate launch`` (DDP; FSDP and DeepSpeed through accelerate
+configs). Each process takes its slice of every global batch (accelerate's ``split_batches``),
+and each row's noise comes from a generator seeded with (seed, micro-batch, clip index), so N
+processes with batch b train as one process with batch N * b does.
+
+Determinism: micro-batch m is batch m of the run, so the data position is the step; checkpoints
+(``accelerator.save_state``: trainable weights, optimizer, LR schedule, EMA, RNG) and a loader
+that skips to the step make a resumed run equal an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
+from idvid.loop.accelerator import make_accelerator
+from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint, save_trainable_weights_only
+from idvid.loop.data import RunBatches, batches_from, make_loader
+from idvid.loop.logs import Progress, TrainLog
 from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inputs
-from idvid.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.training.config import TrainConfig
 from idvid.training.identity_loss import reference_embeddings
-from idvid.training.logs import TrainLog
 from idvid.training.losses import (
     diffusion_loss,
     face_region_weights,
@@ -39,30 +44,8 @@ from idvid.training.losses import (
 )
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
-logger = logging.getLogger("idvid")
 SHARDED_ENGINES = ("FSDP", "DEEPSPEED")  # accelerate distributed types that split weights and optimizer
 TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
-
-
-def collate(samples: list[dict]) -> dict:
-    """Dataset samples -> a batch: tensors stacked, everything else listed."""
-    out = {}
-    for key in samples[0]:
-        values = [s[key] for s in samples]
-        out[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else values
-    return out
-
-
-def make_accelerator(mixed_precision: str):
-    """An Accelerator; on a machine without an accelerator, a CPU one (gloo under ``accelerate launch``)."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    state = AcceleratorState._shared_state
-    if state and state.get("_mixed_precision") not in (None, mixed_precision) and state.get("num_processes", 1) == 1:
-        AcceleratorState._reset_state()  # a second Trainer in one process, other precision
-    has_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
-    return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator)
 
 
 def param_groups(model: torch.nn.Module, lr: float, adapter_lr_scale: float) -> list[dict]:
@@ -117,18 +100,20 @@ class Trainer:
         self.config, self.out = config, Path(out)
         t = config.train
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
-        self.sharded = accelerator.distributed_type in SHARDED_ENGINES
         check_engine(accelerator.distributed_type, t)
         self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
         self.dataset = open_dataset(config, accelerator, pipe)
-        self.sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size, rank=accelerator.process_index,
-                                          world_size=accelerator.num_processes, seed=t.seed)
-        if len(self.sampler) == 0:
+        # Global batches, whole: a bucket's short last one cannot be split evenly over processes.
+        sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size * accelerator.num_processes, seed=t.seed,
+                                     drop_last=True)
+        if len(sampler) == 0:
             from idvid.errors import IdvidError
 
             raise IdvidError(f"{config.data.root} has too few clips for a global batch of "
                              f"{t.batch_size} x {accelerator.num_processes} processes")
-        self._epoch_batches: tuple[int, list] = (-1, [])
+        self.loader = make_loader(accelerator, self.dataset, RunBatches(sampler, t.steps * t.gradient_accumulation_steps),
+                                  config.data.workers)
+        self._batches = None  # the loader's iterator, from the current step on
         # 1. What of the pipeline trains, and the one module the engines wrap.
         select_trainable(pipe, t.trainable, config.lora, t.mixed_precision, t.freeze_face_encoder)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
@@ -139,16 +124,19 @@ class Trainer:
             if isinstance(module, torch.nn.Module) and (name != "text_encoder" or needs_text):
                 module.to(accelerator.device)
         model = IdentityTrainingModel(pipe)
-        # 2. Optimizer, prepared with the model in one call (DeepSpeed needs that; accelerate
-        # re-points the optimizer at FSDP's sharded parameters). The LR schedule stays unprepared:
-        # accelerate would step it once per process, and the schedule counts optimizer steps.
+        # 2. Optimizer and LR schedule, prepared with the model in one call (DeepSpeed needs that;
+        # accelerate re-points the optimizer at FSDP's sharded parameters). Under split_batches the
+        # prepared schedule steps once per optimizer step. Checkpoints hold what trains, the EMA too.
         self.param_names = trainable_names(model)
         self.trained_modules = sorted({name.split(".")[0] for name in self.param_names})
         optimizer = torch.optim.AdamW(param_groups(model, t.lr, t.adapter_lr_scale), weight_decay=t.weight_decay)
-        self.model, self.optimizer = accelerator.prepare(model, optimizer)
-        self.lr_scheduler = get_scheduler("constant_with_warmup", self.optimizer, num_warmup_steps=t.warmup_steps)
+        lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=t.warmup_steps)
+        self.model, self.optimizer, self.lr_scheduler = accelerator.prepare(model, optimizer, lr_scheduler)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.ema = EMAModel(self.params, decay=t.ema_decay) if t.ema_decay > 0 else None
+        save_trainable_weights_only(accelerator)
+        if self.ema is not None:
+            accelerator.register_for_checkpointing(self.ema)
         self.identity_loss = self._identity_loss()
         self.validator = self._validator()
         self.log = TrainLog(self.out, enabled=accelerator.is_main_process)
@@ -176,16 +164,15 @@ class Trainer:
     # ---- data ------------------------------------------------------------------------------------
 
     def batch(self, micro: int) -> dict:
-        """This process's part of global micro-batch ``micro``."""
-        epoch, index = divmod(micro, len(self.sampler))
-        if self._epoch_batches[0] != epoch:
-            self.sampler.set_epoch(epoch)
-            self._epoch_batches = (epoch, list(self.sampler))
-        self.dataset.set_epoch(epoch)
-        indices = self._epoch_batches[1][index]
-        batch = collate([self.dataset[i] for i in indices])
-        batch["index"] = torch.tensor(indices)
-        return batch
+        """This process's part of global micro-batch ``micro`` (on its own, outside the run)."""
+        return next(iter(batches_from(self.accelerator, self.loader, micro)))
+
+    def next_batch(self) -> dict:
+        """This process's part of the run's next micro-batch."""
+        if self._batches is None:
+            start = self.step * self.config.train.gradient_accumulation_steps
+            self._batches = iter(batches_from(self.accelerator, self.loader, start))
+        return next(self._batches)
 
     @torch.no_grad()
     def encode(self, batch: dict, generators: list[torch.Generator]) -> dict:
@@ -257,8 +244,7 @@ class Trainer:
         for k in range(accumulation):
             last = k == accumulation - 1
             with nullcontext() if last else self.accelerator.no_sync(self.model):
-                terms = self.micro_step(self.batch(self.step * accumulation + k), self.step * accumulation + k,
-                                        1.0 / accumulation)
+                terms = self.micro_step(self.next_batch(), self.step * accumulation + k, 1.0 / accumulation)
             for name, value in terms.items():
                 totals[name] = totals.get(name, 0.0) + value / accumulation
         if t.max_grad_norm > 0:
@@ -278,25 +264,19 @@ class Trainer:
         state = self.accelerator.get_state_dict(self.model)
         return {name: state[name] for name in self.param_names if name in state}  # FSDP: rank 0 only
 
-    def save(self) -> Path | None:
-        weights = self.trainable_state()
-        path = None
-        if self.accelerator.is_main_process:
-            optimizer = None if self.sharded else self.optimizer  # sharded state: not resumable here
-            path = save_checkpoint(self.out, self.step, weights, self.ema, optimizer, self.lr_scheduler)
-        self.accelerator.wait_for_everyone()
-        return path
+    def save(self) -> Path:
+        """``OUT/ckpt-<step>``; every process must call it."""
+        return save_checkpoint(self.accelerator, self.out, self.step)
 
     def resume(self) -> bool:
+        """Continue from the latest checkpoint in ``out``, if any."""
         path = latest_checkpoint(self.out)
         if path is None:
             return False
-        if self.sharded:
-            logger.warning("resuming a %s run: weights and schedule come back, the optimizer state starts fresh",
-                           self.accelerator.distributed_type)
-        model = self.model if self.sharded else self.unwrapped  # FSDP loads full weights through its wrapper
-        self.step = load_checkpoint(path, model, set(self.param_names), self.ema,
-                                    None if self.sharded else self.optimizer, self.lr_scheduler)
+        self.step = load_checkpoint(self.accelerator, path)
+        if self.ema is not None:
+            self.ema.to(self.accelerator.device)  # accelerate loads registered objects on the CPU
+        self._batches = None
         return True
 
     def save_final(self) -> Path:
@@ -337,35 +317,27 @@ class Trainer:
 
     def train(self, until: int | None = None, progress: bool = True) -> dict:
         """Train to step ``until`` (default: config steps); checkpoints, logs, final save at the end."""
-        from tqdm.auto import tqdm
-
         t = self.config.train
         until = t.steps if until is None else until
         samples_per_step = t.batch_size * t.gradient_accumulation_steps * self.accelerator.num_processes
-        bar = tqdm(total=until, initial=self.step, disable=not (progress and self.accelerator.is_main_process),
-                   desc="train", unit="step", dynamic_ncols=True)
-        losses, started, first_step = [], time.perf_counter(), self.step
+        bar = Progress(until, self.step, samples_per_step, enabled=progress and self.accelerator.is_main_process)
+        losses = []
         while self.step < until:
             terms = self.train_step()
             losses.append(terms["loss"])
-            elapsed = time.perf_counter() - started
-            throughput = (self.step - first_step) * samples_per_step / max(elapsed, 1e-9)
-            bar.update(1)
-            bar.set_postfix(loss=f"{terms['loss']:.4f}", samples_s=f"{throughput:.2f}")  # tqdm shows it/s and ETA
+            bar.update(loss=terms["loss"])
             if self.step % t.log_every == 0:
                 self.log.scalars(self.step, {**terms, "lr": self.lr_scheduler.get_last_lr()[0],
-                                             "samples_per_s": throughput})
+                                             "samples_per_s": bar.samples_per_s})
             if self.validator is not None and self.step % self.config.validation.every == 0:
                 self.log.scalars(self.step, self.validate(), prefix="validation")
             if self.step % t.checkpoint_every == 0:
                 self.save()
         bar.close()
-        seconds = time.perf_counter() - started
         final = self.save_final() if self.step >= t.steps else None
         self.log.close()
-        done = self.step - first_step
-        return {"step": self.step, "losses": losses, "seconds": seconds, "final": final,
-                "samples_per_s": done * samples_per_step / seconds if done else math.nan}
+        return {"step": self.step, "losses": losses, "seconds": bar.seconds, "final": final,
+                "samples_per_s": bar.samples_per_s if bar.steps else math.nan}
 
 
 def train(config: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:

@@ -1,12 +1,15 @@
-"""Training logs: ``OUT/train_log.csv`` always, TensorBoard event files in ``OUT/logs`` when installed.
+"""Training logs and progress.
 
-The CSV is the one a script or a test reads; its columns are fixed when the first row is written
-(later rows may add no new keys). TensorBoard gets every scalar, validation included.
+:class:`TrainLog`: ``OUT/train_log.csv`` always, TensorBoard event files in ``OUT/logs`` when
+installed. The CSV is the one a script or a test reads; its columns are fixed when the first row
+is written (later rows may add no new keys). TensorBoard gets every scalar, validation included.
+:class:`Progress`: the progress bar, with throughput.
 """
 
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 
@@ -50,3 +53,37 @@ class TrainLog:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+
+
+class Progress:
+    """A progress bar over optimizer steps (tqdm shows it/s and the ETA) that also measures
+    samples/s since it started; shown only when ``enabled`` (e.g. on the main process)."""
+
+    def __init__(self, total: int | None, initial: int, samples_per_step: int, enabled: bool = True,
+                 desc: str = "train") -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=initial, disable=not enabled, desc=desc, unit="step",
+                        dynamic_ncols=True, mininterval=1.0)
+        self.samples_per_step, self.steps = samples_per_step, 0
+        self.started, self.ended = time.perf_counter(), None
+
+    @property
+    def seconds(self) -> float:
+        """Since the start, until :meth:`close`."""
+        return (self.ended or time.perf_counter()) - self.started
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.steps * self.samples_per_step / max(self.seconds, 1e-9)
+
+    def update(self, **postfix) -> None:
+        """One step done; ``postfix``: values to show beside the bar (floats with 4 digits)."""
+        self.steps += 1
+        self.bar.update(1)
+        shown = {k: f"{v:.4f}" if isinstance(v, float) else v for k, v in postfix.items()}
+        self.bar.set_postfix(**shown, samples_s=f"{self.samples_per_s:.2f}")
+
+    def close(self) -> None:
+        self.ended = time.perf_counter()
+        self.bar.close()

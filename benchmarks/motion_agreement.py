@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from idvid.data.captions import heldout_surface_forms
+from idvid.engines.nano.captions import heldout_surface_forms
 from idvid.engines.nano.head_actions import HeadAction, classify_actions
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_check import check_prompt_motion

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from idvid.data.motion_programs import sample_clip
 from idvid.engines.nano.motion_dit import MotionDiT
+from idvid.engines.nano.motion_programs import sample_clip
 from idvid.models.text_encoder import get_text_encoder
 from idvid.training.motion import CaptionBank, diffusion_loss, make_schedulers, validation_loss
 

@@ -9,10 +9,17 @@ import re
 import numpy as np
 import pytest
 
-from idvid.data.captions import HELDOUT_PHRASES, heldout_surface_forms, write_caption
-from idvid.data.motion_programs import ACTION_KINDS, CLIP_SECONDS, MODEL_FRAMES, realise, sample_clip, sample_steps
+from idvid.engines.nano.captions import HELDOUT_PHRASES, heldout_surface_forms, write_caption
 from idvid.engines.nano.head_actions import HeadAction, classify_actions
 from idvid.engines.nano.motion_check import check_action
+from idvid.engines.nano.motion_programs import (
+    ACTION_KINDS,
+    CLIP_SECONDS,
+    MODEL_FRAMES,
+    realise,
+    sample_clip,
+    sample_steps,
+)
 from idvid.eval.context import sample_indices
 from idvid.render.controls import CONTROL_NAMES
 
@@ -194,7 +201,7 @@ def test_unknown_action_is_refused():
 def test_idle_captions_never_put_a_pronoun_after_of():
     import re
 
-    from idvid.data.motion_programs import sample_clip
+    from idvid.engines.nano.motion_programs import sample_clip
 
     captions = [sample_clip(seed).caption for seed in range(600)]
     assert not [c for c in captions if re.search(r"\bof (she|he|they)\b", c)]

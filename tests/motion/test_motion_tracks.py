@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
-from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
 from idvid.data.tracks import (
     FrameMeasures,
@@ -23,6 +22,7 @@ from idvid.data.tracks import (
     track_path,
     window_frames,
 )
+from idvid.engines.nano.motion_programs import MODEL_FRAMES
 from idvid.face.landmarks import interocular
 from idvid.face.observation import HeadPose
 from idvid.face.pose import pose_to_rotation, rotation_to_pose

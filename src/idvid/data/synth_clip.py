@@ -48,15 +48,15 @@ def render_clip(portrait, identity, clip_seed, options: ClipOptions, analyzer, h
 
     portrait: the identity's Portrait (shared between its clips); clip_seed: a seed sequence
     (list of ints) that fixes everything random about the clip."""
-    from idvid.data.captions import write_caption
-    from idvid.data.motion_actions import CLIP_SECONDS
-    from idvid.data.motion_programs import realise, sample_steps
     from idvid.data.synth_scene import (
         compose_caption,
         recolour_clothing,
         sample_clothing,
         sample_scene,
     )
+    from idvid.engines.nano.captions import write_caption
+    from idvid.engines.nano.motion_actions import CLIP_SECONDS
+    from idvid.engines.nano.motion_programs import realise, sample_steps
     from idvid.render import ControlTrack, PortraitRenderer
     from idvid.render.controls import CONTROL_NAMES
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from idvid.data.captions import SCENES
+from idvid.engines.nano.captions import SCENES
 from idvid.face import landmarks as lm
 from idvid.render.lighting import Light
 from idvid.render.scene import SCENE_KINDS, SceneSpec

@@ -38,9 +38,9 @@ import numpy as np
 
 from idvid.atomic import atomic_output
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
-from idvid.data.motion_actions import CLIP_SECONDS
-from idvid.data.motion_programs import MODEL_FRAMES
 from idvid.data.store import ClipStore
+from idvid.engines.nano.motion_actions import CLIP_SECONDS
+from idvid.engines.nano.motion_programs import MODEL_FRAMES
 from idvid.errors import DataError, FaceError, IdvidError
 from idvid.face.detect import largest_face
 from idvid.face.landmarks import interocular

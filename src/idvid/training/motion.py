@@ -38,11 +38,18 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
-from idvid.data.captions import write_caption
-from idvid.data.motion_programs import MODEL_FRAMES, Step, realise, sample_clip, sample_reference_pose, sample_steps
 from idvid.data.tracks import ClipTrack, store_tracks
+from idvid.engines.nano.captions import write_caption
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_dit import MotionDiT
+from idvid.engines.nano.motion_programs import (
+    MODEL_FRAMES,
+    Step,
+    realise,
+    sample_clip,
+    sample_reference_pose,
+    sample_steps,
+)
 from idvid.errors import IdvidError
 from idvid.loop.accelerator import make_accelerator
 from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint

@@ -7,7 +7,7 @@ a directory::
     motion_model/              MotionDiT config.json + diffusion_pytorch_model.safetensors
     scheduler/                 scheduler_config.json
 
-The model samples :data:`~idvid.data.motion_programs.MODEL_FRAMES` frames spanning a nominal
+The model samples :data:`~idvid.engines.nano.motion_programs.MODEL_FRAMES` frames spanning a nominal
 6 s; :func:`resample_track` stretches them to any frame count and keeps every blink (a blink
 closes the eyes on at least one output frame, even when downsampling).
 """

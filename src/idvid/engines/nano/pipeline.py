@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from idvid.data.motion_actions import CLIP_SECONDS, head_sway
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.limits import plan
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
+from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ModelFileError

@@ -5,7 +5,7 @@ speed / size modifiers) and never from its timing or amplitudes. Subjects carry 
 attributes (no age, hair, skin, clothing): the photo decides who it is. Optional scene clauses
 ("on a beach at sunset") never change the motion.
 
-Left and right are the subject's own sides (see :mod:`idvid.data.motion_programs`).
+Left and right are the subject's own sides (see :mod:`idvid.engines.nano.motion_programs`).
 
 :data:`HELDOUT_PHRASES` are paraphrases the training sampler never writes (``heldout=False``);
 the generalisation benchmark and tests use them.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from idvid.data.motion_programs import Step
+    from idvid.engines.nano.motion_programs import Step
 
 
 @dataclass(frozen=True)

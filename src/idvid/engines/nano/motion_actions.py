@@ -3,9 +3,9 @@ behaviour every clip has (sway, breathing, micro expressions, blinks).
 
 A realiser is ``fn(rng, t, start, end, step, reference_pose) -> ({control: delta (T,)}, params)``:
 ``t`` (T,) frame times in seconds, [start, end] the action's window, ``step`` its
-:class:`~idvid.data.motion_programs.Step`. Deltas add to the neutral controls, except blink curves,
+:class:`~idvid.engines.nano.motion_programs.Step`. Deltas add to the neutral controls, except blink curves,
 which combine with the background's by maximum. Sign conventions: see
-:mod:`idvid.data.motion_programs`.
+:mod:`idvid.engines.nano.motion_programs`.
 """
 
 from __future__ import annotations

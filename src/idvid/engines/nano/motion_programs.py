@@ -2,7 +2,7 @@
 
 A program is 0-3 actions over a clip plus background behaviour; realised, it is a
 :class:`~idvid.render.controls.ControlTrack` of :data:`MODEL_FRAMES` frames spanning a nominal
-:data:`CLIP_SECONDS` (8 fps), and a caption (:mod:`idvid.data.captions`) describes it.
+:data:`CLIP_SECONDS` (8 fps), and a caption (:mod:`idvid.engines.nano.captions`) describes it.
 
 Sign conventions (the one place they are spelled out for the motion model; they match
 :mod:`idvid.render.controls` and :mod:`idvid.engines.nano.head_actions`). "Left" and "right" in a
@@ -30,8 +30,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from idvid.data.captions import write_caption
-from idvid.data.motion_actions import CLIP_SECONDS, REALISERS, background
+from idvid.engines.nano.captions import write_caption
+from idvid.engines.nano.motion_actions import CLIP_SECONDS, REALISERS, background
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack, clamp_controls
 
 MODEL_FRAMES = 49

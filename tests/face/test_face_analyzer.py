@@ -264,9 +264,14 @@ def test_quality_drops_for_blur_and_small_faces(analyzer, astronaut, astronaut_o
     assert face_quality(200, 0.9, 500) > face_quality(200, 0.9, 20)
 
 
-def test_non_finite_detector_rows_are_dropped(analyzer, astronaut):
-    # The int8 YuNet has been seen returning NaN boxes on tiny frames; those are not faces.
-    class NanThenReal:
+@pytest.mark.parametrize("garbage", [
+    np.full(15, np.nan, np.float32),  # seen on tiny frames
+    np.array([-42875032, 10, 30, 30, *[0] * 10, 0.9], np.float32),  # seen on a 4000x40 strip
+    np.array([10, 10, 0, 30, *[0] * 10, 0.9], np.float32),  # an empty box
+    np.array([10, 10, 1e6, 1e6, *[0] * 10, 0.9], np.float32),  # a box far larger than the image
+])
+def test_impossible_detector_rows_are_dropped(analyzer, astronaut, garbage):
+    class GarbageThenReal:
         def __init__(self, net):
             self.net = net
 
@@ -275,16 +280,19 @@ def test_non_finite_detector_rows_are_dropped(analyzer, astronaut):
 
         def detect(self, image):
             ok, rows = self.net.detect(image)
-            return ok, np.concatenate([np.full((1, 15), np.nan, np.float32), rows])
+            return ok, np.concatenate([garbage[None], rows])
 
     detector = analyzer.detector
     real = detector._net
-    detector._net = NanThenReal(real)
+    detector._net = GarbageThenReal(real)
     try:
         faces = analyzer.detect(astronaut)
     finally:
         detector._net = real
     assert len(faces) == 1 and np.isfinite(faces[0].box).all()
+    h, w = astronaut.shape[:2]
+    x, y, bw, bh = faces[0].box
+    assert 0 <= x + bw / 2 < w and 0 <= y + bh / 2 < h
 
 
 @pytest.mark.parametrize("angle", [-45, -30, 30, 45])

@@ -54,8 +54,15 @@ class YuNetDetector:
             _, rows = self._net.detect(small)
         if rows is None:
             return []
-        # YuNet (int8) sometimes returns NaN boxes on very small inputs: they are no face.
-        return [_row_to_detection(row, scale) for row in rows if np.isfinite(row).all() and row[2] > 0 and row[3] > 0]
+        return [_row_to_detection(row, scale) for row in rows if _plausible(row, small.shape[1], small.shape[0])]
+
+
+def _plausible(row: np.ndarray, width: int, height: int) -> bool:
+    """Whether a YuNet row can be a face: the int8 model sometimes returns NaN boxes, or boxes
+    millions of pixels away, on very small or very thin inputs."""
+    x, y, w, h = row[:4]
+    return bool(np.isfinite(row).all() and 0 < w <= 2 * width and 0 < h <= 2 * height
+                and 0 <= x + w / 2 < width and 0 <= y + h / 2 < height)
 
 
 def _row_to_detection(row: np.ndarray, scale: float) -> FaceDetection:

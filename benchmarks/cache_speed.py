@@ -6,12 +6,11 @@
 Per preset (the tiny Wan and CogVideoX classes, made deeper and wider by --layers/--heads so the
 denoiser, not the VAE, dominates), with an adapter that changes the video (a fresh one is a no-op):
 
-1. the whole generation uncached, then with each cache (First Block Cache at several thresholds,
-   Pyramid Attention Broadcast), same seed, same process: median seconds, speed-up, and PSNR to
-   the uncached video over the whole frame and over the face region (the face box YuNet finds in
-   the uncached frames; random weights draw no face, so the centre third stands in and is named);
-2. identity injection's cost per denoising step: the transformer's forward with and without the
-   identity hooks active, uncached and under First Block Cache.
+the whole generation uncached, then with each cache (First Block Cache at several thresholds,
+Pyramid Attention Broadcast), same seed, same process: median seconds, speed-up, and PSNR to the
+uncached video over the whole frame and over the face region (the face box YuNet finds in the
+uncached frames; random weights draw no face, so the centre third stands in and is named).
+Identity injection's own cost, with and without the cache, is benchmarks/injection_overhead.py's.
 """
 
 from __future__ import annotations
@@ -91,36 +90,6 @@ def face_box(frames: np.ndarray) -> tuple[tuple[slice, slice], str]:
     return (slice(h // 3, 2 * h // 3), slice(w // 3, 2 * w // 3)), "centre third (no face in random-weight frames)"
 
 
-def step_overhead(pipe, args, cache) -> tuple[float, float]:
-    """Median seconds of one denoiser forward (all guidance rows) without and with identity."""
-    from idvid.models.backbones import encode_text
-
-    latents = torch.randn(3, pipe.family.latent_channels(pipe.vae), (args.frames - 1) // 4 + 1, args.size // 8,
-                          args.size // 8)
-    text = encode_text(pipe.text_encoder, pipe.tokenizer, [PROMPT] * 3, 64, pipe.family.zero_text_padding)
-    tokens = torch.randn(1, pipe.face_encoder.config.num_tokens, pipe.face_encoder.config.hidden_dim)
-    if cache is not None:
-        pipe.transformer.enable_cache(cache)
-    times = {"bare": [], "identity": []}
-    with torch.no_grad():
-        for _ in range(args.repeats):
-            for name in times:
-                pipe.transformer._reset_stateful_cache()
-                start = time.perf_counter()
-                for step in range(args.steps):
-                    t = torch.full((3,), 999.0 - step * 999.0 / args.steps)
-                    with pipe.transformer.cache_context("bench"):
-                        if name == "identity":
-                            with pipe._injections[0].use(tokens):
-                                pipe.family.predict(pipe.transformer, latents, t, text, None)
-                        else:
-                            pipe.family.predict(pipe.transformer, latents, t, text, None)
-                times[name].append((time.perf_counter() - start) / args.steps)
-    if cache is not None:
-        pipe.transformer.disable_cache()
-    return statistics.median(times["bare"]), statistics.median(times["identity"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", nargs="+", default=["tiny", "tiny-cogvideox"])
@@ -132,8 +101,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--photo", default=str(ROOT / "assets" / "astronaut.jpg"))
     args = parser.parse_args()
-    from diffusers.hooks import FirstBlockCacheConfig
-
     from idvid.face import FaceAnalyzer
 
     photo = FaceAnalyzer().analyze(args.photo)
@@ -152,10 +119,6 @@ def main() -> None:
             face = (slice(None), *region)
             print(f"  {name:<12} {seconds:8.2f} {base_s / seconds:8.2f}x {psnr(frames, base):10.1f} "
                   f"{psnr(frames[face], base[face]):10.1f}")
-        for label, cache in (("uncached", None), ("FBC 0.1", FirstBlockCacheConfig(threshold=0.1))):
-            bare, identity = step_overhead(pipe, args, cache)
-            print(f"  identity injection per step, {label}: {bare * 1e3:.1f} -> {identity * 1e3:.1f} ms "
-                  f"({(identity / bare - 1) * 100:+.1f}%)")
 
 
 if __name__ == "__main__":

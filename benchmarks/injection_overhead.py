@@ -4,8 +4,10 @@ A randomly initialised WanTransformer3DModel at Wan2.1-1.3B width (12 heads x 12
 a few blocks runs on the latent of 17 frames at 256x256 ((1, 16, 5, 32, 32), 1280 video tokens) and
 64 text tokens, bare and with an IdentityInjector attached (K=16 identity tokens, projected to keys
 and values in every block), interleaved in the same process; the median of the repeats is reported.
+Then the same under First Block Cache, over a sampling loop: the cache skips blocks (and their
+injections), so the cost is compared per executed block, counted.
 
-    python benchmarks/injection_overhead.py [--repeats 7] [--layers 4] [--threads 2]
+    python benchmarks/injection_overhead.py [--repeats 7] [--layers 4] [--threads 2] [--steps 10]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 
 import torch
 from diffusers import WanTransformer3DModel
+from diffusers.hooks import FirstBlockCacheConfig
 
 from idvid.models.injection import IdentityInjector
 
@@ -26,6 +29,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--identity-tokens", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=10, help="steps of the cached sampling loop")
+    parser.add_argument("--threshold", type=float, default=0.1, help="First Block Cache threshold")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -42,8 +47,10 @@ def main() -> None:
         out_channels=16,
     ).eval()
     injector = IdentityInjector.for_transformer(transformer).eval()
-    with torch.no_grad():
-        injector.gate.fill_(0.1)  # a trained-looking adapter; the cost does not depend on the value
+    with torch.no_grad():  # a trained-looking adapter (a fresh one's output projections are zero)
+        for attn in injector.attns:
+            attn.to_out.weight.normal_(0, 0.02)
+        injector.gate.fill_(0.1)
 
     # 2. Inputs: 17 frames at 256x256 -> latent (1, 16, 5, 32, 32); 64 text tokens.
     latents = torch.randn(1, 16, 5, 32, 32)
@@ -51,12 +58,14 @@ def main() -> None:
     timestep = torch.tensor([500])
     identity = torch.randn(1, args.identity_tokens, injector.config.identity_dim)
 
+    # Registered once, as a pipeline does; "bare" runs with the hooks idle (no identity set).
+    injection = injector.register(transformer)
     with torch.inference_mode():
         def bare() -> torch.Tensor:
             return transformer(latents, timestep, text).sample
 
         def injected() -> torch.Tensor:
-            with injector.attach(transformer, identity):
+            with injection.use(identity):
                 return transformer(latents, timestep, text).sample
 
         # 3. Warm up both, and check the injection really runs.
@@ -80,6 +89,15 @@ def main() -> None:
             block_times["block"].append(timed(lambda: transformer.blocks[0](hidden, text_tokens, temb, rotary)))
             block_times["injection"].append(timed(lambda: injector(hidden, identity, 0)))
 
+        # 6. A sampling loop under First Block Cache, bare and injected, interleaved.
+        cached = {"bare": [], "injected": []}
+        transformer.enable_cache(FirstBlockCacheConfig(threshold=args.threshold))
+        for _ in range(args.repeats):
+            for name in cached:
+                tokens = identity if name == "injected" else None
+                cached[name].append(cached_loop(transformer, injection, tokens, latents, text, args.steps))
+        transformer.disable_cache()
+
     print(
         f"WanTransformer3DModel 1536 wide x {args.layers} blocks, {n_tokens} video tokens, 64 text tokens, "
         f"K={args.identity_tokens}, {args.threads} threads, {args.repeats} interleaved repeats"
@@ -88,6 +106,40 @@ def main() -> None:
     print(f"injector params: {n_params / 1e6:.2f}M")
     report("whole forward", times, "bare", "injected")
     report("one block", block_times, "block", "injection", added=True)
+    report_cached(cached, args)
+
+
+def cached_loop(transformer, injection, identity, latents, text, steps) -> tuple[float, int]:
+    """(seconds, blocks executed) of ``steps`` denoising calls on a fixed flow-matching path
+    under the transformer's cache; identity None runs the bare backbone."""
+    executed = []
+    handles = [block.attn1.register_forward_pre_hook(lambda *_: executed.append(1)) for block in transformer.blocks]
+    noise = torch.randn(latents.shape, generator=torch.Generator().manual_seed(1))
+    transformer._reset_stateful_cache()
+    start = time.perf_counter()
+    for sigma in torch.linspace(1.0, 0.05, steps):
+        x_t = (1 - sigma) * latents + sigma * noise
+        with transformer.cache_context("bench"):
+            if identity is None:
+                transformer(x_t, sigma[None] * 1000, text)
+            else:
+                with injection.use(identity):
+                    transformer(x_t, sigma[None] * 1000, text)
+    seconds = time.perf_counter() - start
+    for handle in handles:
+        handle.remove()
+    return seconds, len(executed)
+
+
+def report_cached(runs: dict[str, list[tuple[float, int]]], args) -> None:
+    print(f"\n{args.steps}-step loop under First Block Cache (threshold {args.threshold}):")
+    per_block = {}
+    for name, results in runs.items():
+        per_block[name] = statistics.median(seconds / blocks for seconds, blocks in results)
+        blocks = statistics.median(blocks for _, blocks in results)
+        print(f"  {name:10s} {blocks:.0f} of {args.steps * args.layers} blocks executed, "
+              f"{per_block[name] * 1e3:.1f} ms per executed block (median)")
+    print(f"  overhead per executed block: {100 * (per_block['injected'] / per_block['bare'] - 1):+.2f}%")
 
 
 def timed(fn) -> float:

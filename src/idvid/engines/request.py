@@ -59,6 +59,16 @@ class GenerationOptions:
         """Names of the options set to something other than 'the model's default'."""
         return [f.name for f in fields(self) if getattr(self, f.name) not in (None, "")]
 
+    def with_defaults(self, defaults: dict) -> dict:
+        """The options ``defaults`` names, each as given or else its default; GenerationError when
+        neither exists."""
+        resolved = {name: getattr(self, name) if getattr(self, name) is not None else default
+                    for name, default in defaults.items()}
+        missing = [name for name, value in resolved.items() if value is None]
+        if missing:
+            raise GenerationError(f"this model has no default for {', '.join(missing)}; pass a value")
+        return resolved
+
     def as_kwargs(self) -> dict:
         return asdict(self)
 

@@ -76,10 +76,7 @@ def plan(model: str, options: GenerationOptions) -> GenerationPlan:
 
 def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
     """As :func:`plan`, for a spec at hand (a loaded pipeline's)."""
-    opt = {k: getattr(options, k) if getattr(options, k) is not None else spec.defaults.get(k) for k in OPTIONS}
-    missing = [k for k, v in opt.items() if v is None]
-    if missing:
-        raise GenerationError(f"this model has no default for {', '.join(missing)}; pass a value")
+    opt = options.with_defaults({name: spec.defaults.get(name) for name in OPTIONS})
     options_with_defaults = GenerationOptions(**opt)  # a saved default may be out of range too
     spec.geometry.check(opt["num_frames"], opt["height"], opt["width"])
     spec.check_positions(opt["num_frames"], opt["height"], opt["width"])

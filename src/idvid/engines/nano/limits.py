@@ -33,8 +33,7 @@ def recognizes(path: Path) -> bool:
 
 def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
     """The request's frames, size and fps (defaults filled in), checked, and its memory."""
-    given = dict(num_frames=options.num_frames, height=options.height, width=options.width, fps=options.fps)
-    opt = {k: v if v is not None else DEFAULTS[k] for k, v in given.items()}
+    opt = options.with_defaults(DEFAULTS)
     if not 2 <= opt["num_frames"] <= MAX_FRAMES:
         raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")
     for side in ("height", "width"):

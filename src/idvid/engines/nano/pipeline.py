@@ -117,12 +117,16 @@ class NanoPipeline(EngineInputs):
         # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
         scene = scene_from_text(prompt)
         steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
-        bar = tqdm(total=steps + opt["num_frames"], desc="nano", unit="step", **self._progress_config)
+        total = steps + opt["num_frames"]
+        bar = tqdm(total=total, desc="nano", unit="step", **self._progress_config)
+        done = 0
 
-        def advance(done: int, total: int) -> None:
+        def advance(*_) -> None:
+            nonlocal done  # counted here: a disabled tqdm bar does not count
+            done += 1
             bar.update(1)
             if progress is not None:
-                progress(bar.n, bar.total)
+                progress(done, total)
 
         with _closed_on_error(bar):
             track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)

@@ -251,15 +251,18 @@ def cmd_train_motion(args) -> None:
     import torch
 
     from idvid.atomic import check_writable_folder
-    from idvid.training.motion import MotionTrainConfig, format_summary, train
+    from idvid.data.tracks import load_tracks
+    from idvid.engines.nano.train import MotionTrainConfig, check_budget, format_summary, train
 
+    check_budget(args.minutes, args.steps)
     if args.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     config = MotionTrainConfig(**({} if args.real_fraction is None else {"real_fraction": args.real_fraction}))
     check_writable_folder(args.out)
     torch.set_num_threads(args.threads)
+    tracks, left_out = load_tracks(args.clips)  # before the model: a bad --clips fails first
     print(format_summary(train(args.out, minutes=args.minutes, steps=args.steps, seed=args.seed, config=config,
-                               clips=args.clips, resume=args.resume)))
+                               tracks=tracks, tracks_left_out=len(left_out), resume=args.resume)))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,9 +9,9 @@ import torch
 
 from idvid.engines.nano.motion import MotionGenerator, resample_track, shipped_motion_dir
 from idvid.engines.nano.motion_dit import MotionDiT
+from idvid.engines.nano.train import make_schedulers
 from idvid.errors import GenerationError, ModelFileError
 from idvid.render.controls import CONTROL_NAMES
-from idvid.training.motion import make_schedulers
 
 TINY = dict(num_frames=49, width=32, num_layers=1, num_heads=2, timestep_dim=16)
 BLINK = CONTROL_NAMES.index("blink")

@@ -8,8 +8,8 @@ import torch
 
 from idvid.engines.nano.motion_dit import MotionDiT
 from idvid.engines.nano.motion_programs import sample_clip
+from idvid.engines.nano.train import CaptionBank, diffusion_loss, make_schedulers, validation_loss
 from idvid.models.text_encoder import get_text_encoder
-from idvid.training.motion import CaptionBank, diffusion_loss, make_schedulers, validation_loss
 
 
 def test_tiny_model_overfits_two_pairs():

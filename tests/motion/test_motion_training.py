@@ -12,7 +12,7 @@ from cli_helpers import error_line, run_cli
 from safetensors.torch import load_file
 
 from idvid.engines.nano.motion import MotionGenerator
-from idvid.training.motion import MotionTrainConfig, train
+from idvid.engines.nano.train import MotionTrainConfig, train
 
 TINY = MotionTrainConfig(stats_clips=64, batch_size=8, fresh_per_batch=2, log_every=2,
                          model_config={"width": 32, "num_layers": 1, "num_heads": 2, "timestep_dim": 16,

@@ -10,12 +10,12 @@ import pytest
 import torch
 from cli_helpers import error_line, run_cli
 
-from idvid.data.tracks import store_tracks
+from idvid.data.tracks import load_tracks, store_tracks
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_dit import MotionDiT
+from idvid.engines.nano.train import CaptionBank, MixedSource, MotionTrainConfig, diffusion_loss, make_schedulers, train
 from idvid.errors import IdvidError
 from idvid.models.text_encoder import get_text_encoder
-from idvid.training.motion import CaptionBank, MixedSource, MotionTrainConfig, diffusion_loss, make_schedulers, train
 
 TINY_MODEL = {"width": 32, "num_layers": 1, "num_heads": 2, "timestep_dim": 16, "num_frames": 49}
 
@@ -72,8 +72,9 @@ def test_captionless_rows_are_trained_on_the_null_text(tracks):
 def test_a_few_steps_on_a_tiny_clip_store(tmp_path, synth_store):
     config = MotionTrainConfig(stats_clips=64, batch_size=8, fresh_per_batch=2, log_every=2, real_fraction=0.25,
                                model_config=dict(TINY_MODEL))
-    summary = train(tmp_path, steps=3, seed=0, config=config, evaluate_at_end=False, clips=[synth_store],
-                    progress=False)
+    tracks, left_out = load_tracks([synth_store])
+    summary = train(tmp_path, steps=3, seed=0, config=config, evaluate_at_end=False, tracks=tracks,
+                    tracks_left_out=len(left_out), progress=False)
     assert summary["steps"] == 3 and np.isfinite(summary["loss_smooth"])
     assert (summary["real_clips"], summary["real_clips_left_out"], summary["real_rows_per_batch"]) == (3, 0, 2)
     assert len(MotionGenerator.from_pretrained(tmp_path)("a woman nods", num_inference_steps=2)) == 49

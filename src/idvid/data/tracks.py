@@ -33,8 +33,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from idvid.atomic import atomic_output
 from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
@@ -259,4 +261,18 @@ def store_tracks(roots: Sequence[str | os.PathLike], split: str | None = "train"
                 tracks.append(clip_track(store, meta, analyzer))
             except TrackError as e:
                 rejected.append(f"{root}: {e}")
+    return tracks, rejected
+
+
+def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]]:
+    """(usable train-clip tracks of the clip stores ``clips``, why the others were left out), both
+    also printed. Raises IdvidError when clips are given but none is usable."""
+    if not clips:
+        return [], []
+    tracks, rejected = store_tracks(clips)
+    for reason in rejected:
+        tqdm.write(f"left out {reason}")
+    if not tracks:
+        raise DataError(f"no usable train clip in {', '.join(map(str, clips))} ({len(rejected)} left out)")
+    tqdm.write(f"{len(tracks)} clip tracks from {len(clips)} store(s); {len(rejected)} left out")
     return tracks, rejected

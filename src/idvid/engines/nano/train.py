@@ -31,14 +31,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 from diffusers.training_utils import EMAModel
-from tqdm.auto import tqdm
 
-from idvid.data.tracks import ClipTrack, store_tracks
 from idvid.engines.nano.captions import write_caption
 from idvid.engines.nano.motion import MotionGenerator
 from idvid.engines.nano.motion_dit import MotionDiT
@@ -50,12 +49,15 @@ from idvid.engines.nano.motion_programs import (
     sample_reference_pose,
     sample_steps,
 )
-from idvid.errors import IdvidError
+from idvid.errors import ConfigError
 from idvid.loop.accelerator import make_accelerator
 from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.loop.logs import Progress, TrainLog
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
 from idvid.render.controls import CONTROL_NAMES
+
+if TYPE_CHECKING:  # the tracks come from the data layer, which sits above the engines
+    from idvid.data.tracks import ClipTrack
 
 MODEL_CONFIG = dict(width=128, num_layers=4, num_heads=4, num_frames=MODEL_FRAMES)
 SCHEDULER_CONFIG = dict(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", prediction_type="sample",
@@ -82,9 +84,9 @@ class MotionTrainConfig:
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_fraction < 1.0:  # programs stay in every batch: they carry the vocabulary
-            raise IdvidError(f"real_fraction must be in [0, 1), got {self.real_fraction}")
+            raise ConfigError(f"real_fraction must be in [0, 1), got {self.real_fraction}")
         if self.log_every < 1 or self.checkpoint_every < 1:
-            raise IdvidError("log_every and checkpoint_every must be >= 1")
+            raise ConfigError("log_every and checkpoint_every must be >= 1")
 
 
 def make_schedulers() -> tuple[DDPMScheduler, DDIMScheduler]:
@@ -268,31 +270,29 @@ def train(
     config: MotionTrainConfig | None = None,
     text_encoder: TextEncoder | None = None,
     evaluate_at_end: bool = True,
-    clips: Sequence[str | Path] = (),
+    tracks: Sequence[ClipTrack] = (),
+    tracks_left_out: int = 0,
     resume: bool = False,
     progress: bool = True,
 ) -> dict:
     """Train a MotionGenerator into ``out``; stops after ``minutes`` or ``steps`` (whichever first).
 
-    clips: clip stores whose train clips' tracks make ``config.real_fraction`` of each batch.
+    tracks: real clips' control tracks (``idvid.data.tracks.load_tracks``), which make
+    ``config.real_fraction`` of each batch; tracks_left_out: how many clips gave none (summary).
     resume: continue from the latest checkpoint in ``out`` (exactly with ``steps``; ``minutes``
     then budgets this session and the LR schedule restarts its clock).
     Returns a summary: steps, seconds, final (smoothed) loss, validation loss, evaluation numbers,
-    and with clips how many clip tracks were used and left out.
+    and with tracks how many were used and left out.
     """
-    if minutes is None and steps is None:
-        raise IdvidError("give a budget: --steps or --minutes")
-    if (steps is not None and steps < 1) or (minutes is not None and not minutes > 0):
-        raise IdvidError(f"--steps must be >= 1 and --minutes > 0, got {steps} and {minutes}")
+    check_budget(minutes, steps)
     config = config or MotionTrainConfig()
     out = Path(out)
     accelerator = make_accelerator()
     if accelerator.num_processes > 1:  # every process would draw the same programs
-        raise IdvidError("the motion model trains in one process; run it without accelerate launch")
+        raise ConfigError("the motion model trains in one process; run it without accelerate launch")
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     encoder = text_encoder or get_text_encoder()
-    tracks, rejected = load_tracks(clips)  # first: a bad --clips fails before anything slow
     # 1. Normalisation statistics, model, schedulers, optimiser, EMA, batches; what a checkpoint holds.
     mean, std = channel_statistics(seed, config.stats_clips)
     model = MotionDiT(**config.model_config, channel_mean=mean, channel_std=std).train()
@@ -338,8 +338,8 @@ def train(
     summary = {"steps": step, "seconds": round(bar.seconds, 1), "loss_smooth": smooth,
                "captions_seen": len(bank.features),
                "params": sum(p.numel() for p in model.parameters())}
-    if clips:
-        summary.update(real_clips=len(tracks), real_clips_left_out=len(rejected),
+    if tracks:
+        summary.update(real_clips=len(tracks), real_clips_left_out=tracks_left_out,
                        real_rows_per_batch=round(config.batch_size * source.real_fraction))
     summary["validation_loss"] = validation_loss(trained.motion_model, train_scheduler, validation, seed)
     if evaluate_at_end:
@@ -347,25 +347,19 @@ def train(
     return summary
 
 
+def check_budget(minutes: float | None, steps: int | None) -> None:
+    """ConfigError unless the run has a budget, and a positive one."""
+    if minutes is None and steps is None:
+        raise ConfigError("give a budget: --steps or --minutes")
+    if (steps is not None and steps < 1) or (minutes is not None and not minutes > 0):
+        raise ConfigError(f"--steps must be >= 1 and --minutes > 0, got {steps} and {minutes}")
+
+
 def format_summary(summary: dict) -> str:
     """The summary of :func:`train`, one ``name  value`` line each."""
     width = max(len(k) for k in summary)
     return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}"
                      for k, v in summary.items())
-
-
-def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]]:
-    """(usable train-clip tracks of the clip stores ``clips``, why the others were left out), both
-    also printed. Raises IdvidError when clips are given but none is usable."""
-    if not clips:
-        return [], []
-    tracks, rejected = store_tracks(clips)
-    for reason in rejected:
-        tqdm.write(f"left out {reason}")
-    if not tracks:
-        raise IdvidError(f"no usable train clip in {', '.join(map(str, clips))} ({len(rejected)} left out)")
-    tqdm.write(f"{len(tracks)} clip tracks from {len(clips)} store(s); {len(rejected)} left out")
-    return tracks, rejected
 
 
 def _optimise(accelerator, model: MotionDiT, optimizer, ema: EMAModel, loss: torch.Tensor) -> None:

@@ -107,6 +107,37 @@ def test_step_callback_follows_diffusers_contract(astronaut_obs):
     assert progress == [(i + 1, len(timesteps)) for i in range(len(timesteps))]
 
 
+def test_an_interrupted_call_leaves_no_cache_state_behind(astronaut_obs):
+    pipe = trained("tiny")
+    pipe.transformer.enable_cache(FirstBlockCacheConfig(threshold=1e3))  # replays its residuals
+    cached = video(pipe, astronaut_obs)
+
+    def interrupt(p, step, timestep, tensors):
+        if step == 2:
+            raise KeyboardInterrupt
+        return {}
+
+    with pytest.raises(KeyboardInterrupt):
+        video(pipe, astronaut_obs, seed=5, callback_on_step_end=interrupt)
+    assert pipe.current_timestep is None
+    assert torch.equal(video(pipe, astronaut_obs), cached)  # not started from the other seed's residuals
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_models_run_in_offload_order(preset, astronaut_obs):
+    """Model offload moves a model off the GPU when the next one in the chain runs, so a model
+    called out of order would stay on the GPU through the whole denoising loop."""
+    pipe = trained(preset)
+    first_calls = []
+    for name, module in pipe.components.items():
+        if isinstance(module, torch.nn.Module) and name != "id_adapter":  # the adapter runs inside the blocks
+            module.register_forward_pre_hook(
+                lambda *_, name=name: first_calls.append(name) if name not in first_calls else None)
+    video(pipe, astronaut_obs)
+    chain = [name for name in pipe.model_cpu_offload_seq.split("->") if name in first_calls]
+    assert first_calls == chain and "text_encoder" in chain and "transformer" in chain
+
+
 @needs_cuda
 @pytest.mark.parametrize("preset", PRESETS)
 def test_offloading_to_a_gpu_gives_the_gpu_video(preset, astronaut_obs):

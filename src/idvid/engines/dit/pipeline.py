@@ -340,16 +340,15 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
 
-        # 2. Identity: faces -> identity tokens, once for the whole video.
+        # 2. Faces are analysed (and refused) first; then the models in offload order, so that
+        # under model offload each one leaves the GPU when the next one runs.
         face_list, observations = self.references(faces, face_index)
-        identity = self.encode_faces(observations)
         rows = guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"])
+        text = self.encode_prompt([prompt if r.text else negative_prompt for r in rows])  # one per guidance row
+        identity = self.encode_faces(observations)  # once for the whole video
         identity_weight = torch.tensor([float(r.identity) for r in rows], device=device)
 
-        # 3. Text: one embedding per guidance row.
-        text = self.encode_prompt([prompt if r.text else negative_prompt for r in rows])
-
-        # 4. Noise, and the image condition for image-to-video backbones.
+        # 3. Noise, and the image condition for image-to-video backbones.
         latent_shape = (1, self.family.latent_channels(self.vae), geometry.latent_frames(opt["num_frames"]),
                         opt["height"] // geometry.spatial, opt["width"] // geometry.spatial)
         condition = None
@@ -362,8 +361,29 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
         latents = randn_tensor(latent_shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
         latents = latents.to(device) * self.scheduler.init_noise_sigma
 
-        # 5. Denoise; the step's expert injects the identity in every block it executes. All
-        # guidance rows share one batch, so one cache context holds them.
+        # 4. Denoise and decode.
+        try:
+            latents = self._denoise(latents, text, condition, identity, identity_weight, rows, opt,
+                                    callback_on_step_end, callback_on_step_end_tensor_inputs, progress)
+            video = latents if output_type == "latent" else self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
+        finally:
+            # Also after an error or Ctrl-C: offload every model again and reset the caches' state
+            # (diffusers' contract), so the next call does not start from this one's residuals.
+            self._current_timestep = None
+            self.maybe_free_model_hooks()
+        if output_type == "latent":
+            return VideoOutput(frames=latents, fps=opt["fps"])
+        from idvid.video import to_uint8
+
+        frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
+        if output_type == "stream":
+            return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=opt["fps"])
+        return VideoOutput(frames=frames, fps=opt["fps"])
+
+    def _denoise(self, latents, text, condition, identity, identity_weight, rows, opt,
+                 callback_on_step_end, callback_tensor_inputs, progress) -> torch.Tensor:
+        """The sampling loop. The step's expert injects the identity in every block it executes;
+        all guidance rows share one batch, so one cache context holds them."""
         timesteps = self.scheduler.timesteps
         experts = self._expert_modules()
         with self.progress_bar(total=len(timesteps)) as bar:
@@ -379,25 +399,12 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
                 latents = self.scheduler.step(guided, t, latents, return_dict=False)[0]
                 if callback_on_step_end is not None:
                     available = {"latents": latents}  # what _callback_tensor_inputs names
-                    tensors = {name: available[name] for name in callback_on_step_end_tensor_inputs}
+                    tensors = {name: available[name] for name in callback_tensor_inputs}
                     latents = callback_on_step_end(self, step, t, tensors).pop("latents", latents)
                 bar.update()
                 if progress is not None:
                     progress(step + 1, len(timesteps))
-
-        self._current_timestep = None
-
-        # 6. Decode, then offload every model again and reset the caches' state (diffusers' contract).
-        video = latents if output_type == "latent" else self.family.decode(self.vae, latents)  # (1, 3, F, H, W)
-        self.maybe_free_model_hooks()
-        if output_type == "latent":
-            return VideoOutput(frames=latents, fps=opt["fps"])
-        from idvid.video import to_uint8
-
-        frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
-        if output_type == "stream":
-            return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=opt["fps"])
-        return VideoOutput(frames=frames, fps=opt["fps"])
+        return latents
 
 
 @contextmanager

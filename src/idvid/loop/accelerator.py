@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def make_accelerator(mixed_precision: str = "no"):
-    """An Accelerator; on a machine without an accelerator, a CPU one (gloo under ``accelerate launch``).
+def make_accelerator(mixed_precision: str = "no", cpu: bool = False):
+    """An Accelerator; a CPU one (gloo under ``accelerate launch``) when ``cpu`` is asked for or the
+    machine has no accelerator.
 
     ``split_batches``: the batch sampler yields *global* batches and process r trains on slice r of
     each, so N processes with batch b see what one process with batch N * b sees; the LR scheduler,
@@ -19,5 +20,5 @@ def make_accelerator(mixed_precision: str = "no"):
     if state and state.get("_mixed_precision") not in (None, mixed_precision) and state.get("num_processes", 1) == 1:
         AcceleratorState._reset_state()  # a second trainer in one process, other precision
     has_accelerator = torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
-    return Accelerator(mixed_precision=mixed_precision, cpu=not has_accelerator,
+    return Accelerator(mixed_precision=mixed_precision, cpu=cpu or not has_accelerator,
                        dataloader_config=DataLoaderConfiguration(split_batches=True))

@@ -287,7 +287,7 @@ def train(
     check_budget(minutes, steps)
     config = config or MotionTrainConfig()
     out = Path(out)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cpu=True)  # a small model whose batches are made on the CPU
     if accelerator.num_processes > 1:  # every process would draw the same programs
         raise ConfigError("the motion model trains in one process; run it without accelerate launch")
     torch.manual_seed(seed)

@@ -34,6 +34,8 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     config = dataclasses.replace(TINY, checkpoint_every=2)
     train(tmp_path / "straight", steps=4, seed=1, config=config, evaluate_at_end=False, progress=False)
     shutil.copytree(tmp_path / "straight" / "ckpt-2", tmp_path / "resumed" / "ckpt-2")  # as if stopped after it
+    # ... and killed after logging step 4, before its checkpoint
+    shutil.copy(tmp_path / "straight" / "train_log.csv", tmp_path / "resumed" / "train_log.csv")
     summary = train(tmp_path / "resumed", steps=4, seed=1, config=config, evaluate_at_end=False, resume=True,
                     progress=False)
     assert summary["steps"] == 4
@@ -44,6 +46,18 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     assert all(torch.equal(ema[0][k], ema[1][k]) for k in ema[0])  # the saved EMA weights too
     start = load_file(str(tmp_path / "straight" / "ckpt-2" / "model.safetensors"))
     assert any(not torch.equal(a[k], start[k]) for k in a)  # steps 3 and 4 trained
+    rows = list(csv.DictReader((tmp_path / "resumed" / "train_log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [2, 4]  # step 4 logged once, by the run that saved it
+
+
+def test_a_fresh_run_does_not_train_over_an_earlier_one(capsys, tmp_path):
+    train(tmp_path, steps=2, seed=1, config=dataclasses.replace(TINY, checkpoint_every=2), evaluate_at_end=False,
+          progress=False)
+    before = (tmp_path / "ckpt-2" / "model.safetensors").read_bytes()
+    code, _, err = run_cli(capsys, "train-motion", "--out", tmp_path, "--steps", "4")
+    assert code == 1 and error_line(err) == (f"error: {tmp_path} holds an earlier run (up to ckpt-2); "
+                                             "add --resume to continue it, or choose another --out")
+    assert (tmp_path / "ckpt-2" / "model.safetensors").read_bytes() == before
 
 
 def test_cli_needs_a_budget(capsys, tmp_path):

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from idvid.atomic import atomic_folder
-from idvid.errors import ModelFileError
+from idvid.errors import ConfigError, ModelFileError
 
 _NAME = re.compile(r"^ckpt-(\d+)$")
 
@@ -30,6 +30,13 @@ def latest_checkpoint(out: str | Path) -> Path | None:
     """The complete checkpoint with the highest step in ``out``, or None."""
     found = [(int(m.group(1)), p) for p in Path(out).glob("ckpt-*") if (m := _NAME.match(p.name)) and p.is_dir()]
     return max(found)[1] if found else None
+
+
+def check_run_folder(out: str | Path, resume: bool) -> None:
+    """ConfigError when a fresh run would train over an earlier run's checkpoints in ``out``."""
+    if not resume and (found := latest_checkpoint(out)) is not None:
+        raise ConfigError(f"{out} holds an earlier run (up to {found.name}); add --resume to continue it, "
+                          "or choose another --out")
 
 
 def save_checkpoint(accelerator, out: str | Path, step: int) -> Path:

@@ -3,6 +3,8 @@
 :class:`TrainLog`: ``OUT/train_log.csv`` always, TensorBoard event files in ``OUT/logs`` when
 installed. The CSV is the one a script or a test reads; its columns are fixed when the first row
 is written (later rows may add no new keys). TensorBoard gets every scalar, validation included.
+A run that starts at step s (resumed, or restarted after a kill) drops what an earlier run
+logged from step s on, in both, so no step is logged twice.
 :class:`Progress`: the progress bar, with throughput.
 """
 
@@ -12,26 +14,24 @@ import csv
 import time
 from pathlib import Path
 
+from idvid.atomic import atomic_output
+
 
 class TrainLog:
     def __init__(self, out: Path, enabled: bool = True) -> None:
-        self.path = Path(out) / "train_log.csv"
+        self.out = Path(out)
+        self.path = self.out / "train_log.csv"
         self.enabled = enabled
         self._columns: list[str] | None = None
         self._writer = None
-        if enabled:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._writer = SummaryWriter(str(Path(out) / "logs"))
-            except ImportError:  # tensorboard is in the `train` extra
-                self._writer = None
+        self._started = False
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train") -> None:
         """One CSV row (train scalars only) and the TensorBoard scalars ``prefix/name``."""
         if not self.enabled:
             return
+        if not self._started:
+            self._start(step)
         if self._writer is not None:
             for name, value in values.items():
                 self._writer.add_scalar(f"{prefix}/{name}", value, step)
@@ -39,14 +39,31 @@ class TrainLog:
         if prefix == "train":
             self._row(step, values)
 
+    def _start(self, step: int) -> None:
+        """At the first scalar, step ``step``: forget what an earlier run logged from there on."""
+        self._started = True
+        self.out.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file():
+            lines = self.path.read_text().splitlines()
+            kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < step]
+            if len(kept) > 1:
+                self._columns = lines[0].split(",")[1:]
+                with atomic_output(self.path, overwrite=True) as tmp:
+                    tmp.write_text("\n".join(kept) + "\n")
+            else:
+                self.path.unlink()
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out / "logs"), purge_step=step)
+        except ImportError:  # tensorboard is in the `train` extra
+            self._writer = None
+
     def _row(self, step: int, values: dict[str, float]) -> None:
         if self._columns is None:
-            existing = self.path.is_file() and self.path.stat().st_size > 0
-            self._columns = (self.path.read_text().splitlines()[0].split(",")[1:] if existing
-                             else list(values))
-            if not existing:
-                with self.path.open("w", newline="") as f:
-                    csv.writer(f).writerow(["step", *self._columns])
+            self._columns = list(values)
+            with self.path.open("w", newline="") as f:
+                csv.writer(f).writerow(["step", *self._columns])
         with self.path.open("a", newline="") as f:
             csv.writer(f).writerow([step, *(f"{values.get(c, float('nan')):.6g}" for c in self._columns)])
 

@@ -29,7 +29,13 @@ from pathlib import Path
 import torch
 
 from idvid.loop.accelerator import make_accelerator
-from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint, save_trainable_weights_only
+from idvid.loop.checkpoints import (
+    check_run_folder,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    save_trainable_weights_only,
+)
 from idvid.loop.data import RunBatches, batches_from, make_loader
 from idvid.loop.logs import Progress, TrainLog
 from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inputs
@@ -341,6 +347,7 @@ class Trainer:
 
 
 def train(config: TrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:
+    check_run_folder(out, resume)
     trainer = Trainer(config, out)
     if resume:
         trainer.resume()

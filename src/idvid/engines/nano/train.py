@@ -51,7 +51,7 @@ from idvid.engines.nano.motion_programs import (
 )
 from idvid.errors import ConfigError
 from idvid.loop.accelerator import make_accelerator
-from idvid.loop.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from idvid.loop.checkpoints import check_run_folder, latest_checkpoint, load_checkpoint, save_checkpoint
 from idvid.loop.logs import Progress, TrainLog
 from idvid.models.text_encoder import TextEncoder, get_text_encoder
 from idvid.render.controls import CONTROL_NAMES
@@ -285,6 +285,7 @@ def train(
     and with tracks how many were used and left out.
     """
     check_budget(minutes, steps)
+    check_run_folder(out, resume)
     config = config or MotionTrainConfig()
     out = Path(out)
     accelerator = make_accelerator(cpu=True)  # a small model whose batches are made on the CPU

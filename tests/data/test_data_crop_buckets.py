@@ -14,7 +14,7 @@ from idvid.data.crop_buckets import (
     default_buckets,
     parse_buckets,
 )
-from idvid.errors import IdvidError
+from idvid.errors import ConfigError
 
 
 @pytest.mark.parametrize("size", [96, 128, 256])
@@ -31,7 +31,7 @@ def test_parse_buckets_and_one_line_errors():
     assert parse_buckets("128x128, 96X160,160x96") == ((128, 128), (96, 160), (160, 96))
     for text, words in (("96x", "HEIGHTxWIDTH"), ("97x160", "multiples of 16"), ("16x160", "at least 32"),
                         ("96x160,96x160", "repeated")):
-        with pytest.raises(IdvidError, match=words) as caught:
+        with pytest.raises(ConfigError, match=words) as caught:
             parse_buckets(text)
         assert "\n" not in str(caught.value)
 

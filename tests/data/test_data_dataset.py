@@ -166,3 +166,12 @@ def test_batches_never_mix_buckets_and_loader_works(store_root):
         assert batch["ref_mask"].shape == (batch["video"].shape[0], 3)
     with pytest.raises(ValueError):
         BucketBatchSampler(ds.buckets, 0)
+
+
+def test_buckets_smaller_than_a_batch_are_named_as_never_used():
+    buckets = ["64x64"] * 5 + ["48x80"] * 2 + ["80x48"] * 4
+    sampler = BucketBatchSampler(buckets, batch_size=4, seed=0, drop_last=True)
+    assert sampler.unused_buckets() == {"48x80": 2}
+    used = {buckets[i] for epoch in range(4) if not sampler.set_epoch(epoch) for batch in sampler for i in batch}
+    assert used == {"64x64", "80x48"}  # what it names is what the batches never hold
+    assert BucketBatchSampler(buckets, batch_size=4, drop_last=False).unused_buckets() == {}

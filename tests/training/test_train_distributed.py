@@ -64,12 +64,12 @@ def test_shipped_accelerate_configs_load(name):
 
 
 def test_sharded_engines_refuse_what_they_cannot_do():
-    from idvid.errors import IdvidError
+    from idvid.errors import ConfigError
     from idvid.training.config import TrainSection
     from idvid.training.trainer import check_engine
 
-    with pytest.raises(IdvidError, match="EMA"):
+    with pytest.raises(ConfigError, match="EMA"):
         check_engine("FSDP", TrainSection(ema_decay=0.999))
-    with pytest.raises(IdvidError, match="DeepSpeed config"):
+    with pytest.raises(ConfigError, match="DeepSpeed config"):
         check_engine("DEEPSPEED", TrainSection(gradient_accumulation_steps=4))
     check_engine("MULTI_GPU", TrainSection(ema_decay=0.999, gradient_accumulation_steps=4))  # DDP does both

@@ -40,9 +40,9 @@ def test_lora_trains_only_lora_in_the_backbone_and_folds_into_the_final_weights(
 
 
 def test_bad_lora_targets_are_one_clear_error(store, tmp_path):
-    from idvid.errors import IdvidError
+    from idvid.errors import ConfigError
 
-    with pytest.raises(IdvidError, match="lora.targets"):
+    with pytest.raises(ConfigError, match="lora.targets"):
         Trainer(_config(store, lora={"rank": 4, "targets": ["no_such_layer"]}), tmp_path)
 
 

@@ -109,6 +109,8 @@ def test_config_errors_are_one_line(tmp_path):
         from_dict({"data": {"root": "x"}, "train": {"mixed_precision": "fp8"}})
     with pytest.raises(IdvidError, match="validation videos need at least 2 frames"):
         from_dict({"data": {"root": "x", "num_frames": 1}, "validation": {"every": 10}})
+    with pytest.raises(IdvidError, match="log_every .* must be >= 1"):  # it divides the step
+        from_dict({"data": {"root": "x"}, "train": {"log_every": 0}})
 
 
 def test_cogvideox_v_prediction_step_runs(store, tmp_path):

@@ -62,6 +62,17 @@ class BucketBatchSampler:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         return batches
 
+    def unused_buckets(self) -> dict[str, int]:
+        """Bucket -> clip count, for the buckets too small for one batch, which drop_last never
+        yields at all (a short last batch of a larger bucket is only deferred: the shuffle differs
+        by epoch)."""
+        if not self.drop_last:
+            return {}
+        counts: dict[str, int] = {}
+        for key in self.buckets:
+            counts[key] = counts.get(key, 0) + 1
+        return {key: n for key, n in sorted(counts.items()) if n < self.batch_size}
+
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches())
 

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from idvid.errors import IdvidError
+from idvid.errors import ConfigError
 
 BUCKET_MULTIPLE = 16
 MIN_BUCKET_SIDE = 32
@@ -44,27 +44,27 @@ def default_buckets(size: int) -> tuple[tuple[int, int], ...]:
 
 
 def parse_buckets(text: str) -> tuple[tuple[int, int], ...]:
-    """``"128x128,96x160"`` -> ((128, 128), (96, 160)); a one-line IdvidError names a bad entry."""
+    """``"128x128,96x160"`` -> ((128, 128), (96, 160)); a one-line ConfigError names a bad entry."""
     buckets = []
     for item in text.split(","):
         height, sep, width = item.strip().lower().partition("x")
         if not (sep and height.isdigit() and width.isdigit()):
-            raise IdvidError(f"bucket {item.strip()!r} is not HEIGHTxWIDTH (e.g. 96x160)")
+            raise ConfigError(f"bucket {item.strip()!r} is not HEIGHTxWIDTH (e.g. 96x160)")
         buckets.append((int(height), int(width)))
     return check_buckets(buckets)
 
 
 def check_buckets(buckets) -> tuple[tuple[int, int], ...]:
-    """-> the buckets as a tuple of (H, W); IdvidError when one is off the 16 px grid, too small, or repeated."""
+    """-> the buckets as a tuple of (H, W); ConfigError when one is off the 16 px grid, too small, or repeated."""
     buckets = tuple((int(h), int(w)) for h, w in buckets)
     if not buckets:
-        raise IdvidError("no size buckets given")
+        raise ConfigError("no size buckets given")
     for h, w in buckets:
         if h % BUCKET_MULTIPLE or w % BUCKET_MULTIPLE or min(h, w) < MIN_BUCKET_SIDE:
-            raise IdvidError(f"bucket {h}x{w}: both sides must be multiples of {BUCKET_MULTIPLE} "
+            raise ConfigError(f"bucket {h}x{w}: both sides must be multiples of {BUCKET_MULTIPLE} "
                              f"and at least {MIN_BUCKET_SIDE}")
     if len(set(buckets)) < len(buckets):
-        raise IdvidError(f"repeated bucket in {','.join(f'{h}x{w}' for h, w in buckets)}")
+        raise ConfigError(f"repeated bucket in {','.join(f'{h}x{w}' for h, w in buckets)}")
     return buckets
 
 

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from idvid.data.store import ClipStore
-from idvid.errors import IdvidError
+from idvid.errors import DataError
 
 if TYPE_CHECKING:
     import torch
@@ -90,7 +90,7 @@ class ClipDataset:
         self.store = ClipStore(root)
         self.metas = self.store.clips(split=split)
         if not self.metas:
-            raise IdvidError(f"no clips{'' if split is None else f' of split {split!r}'} in {root}")
+            raise DataError(f"no clips{'' if split is None else f' of split {split!r}'} in {root}")
         self.num_frames, self.frame_stride, self.num_refs = num_frames, int(frame_stride), int(num_refs)
         self.caption_dropout, self.identity_dropout = float(caption_dropout), float(identity_dropout)
         self.seed, self.epoch = int(seed), 0
@@ -132,7 +132,7 @@ class ClipDataset:
         want = total if self.num_frames is None else int(self.num_frames)
         span = (want - 1) * self.frame_stride + 1
         if span > total:
-            raise IdvidError(f"clip {meta['clip_id']} has {total} frames, fewer than {want} x stride "
+            raise DataError(f"clip {meta['clip_id']} has {total} frames, fewer than {want} x stride "
                              f"{self.frame_stride} needs")
         if self.latent_cache is not None:
             return self.latent_cache.window(total)

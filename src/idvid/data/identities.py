@@ -34,7 +34,7 @@ import numpy as np
 
 from idvid.data.identity_morph import SourcePhoto, sample_photo
 from idvid.data.workers import spawn_pool
-from idvid.errors import DataError, FaceError, IdvidError
+from idvid.errors import DataError, FaceError
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 SOURCE_PHOTOS = ("astronaut.jpg", "grace_hopper.jpg")
@@ -68,7 +68,7 @@ def _asset(name: str) -> Path:
     for candidate in (_PACKAGE / "assets" / name, _PACKAGE.parents[1] / "assets" / name):
         if candidate.is_file():
             return candidate
-    raise IdvidError(f"sample photo {name} not found in the package or the checkout's assets/")
+    raise DataError(f"sample photo {name} not found in the package or the checkout's assets/")
 
 
 def load_sources(analyzer, photos: tuple[str | Path, ...] | None = None) -> list[SourcePhoto]:

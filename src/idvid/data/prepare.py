@@ -49,7 +49,7 @@ from idvid.data.crop_buckets import (
 )
 from idvid.data.store import ClipStore
 from idvid.data.workers import spawn_pool
-from idvid.errors import DataError, FaceError, IdvidError, VideoError
+from idvid.errors import DataError, FaceError, VideoError
 
 LEDGER_NAME = "prepare.ledger.jsonl"
 REPORT_NAME = "prepare_report.json"
@@ -83,7 +83,7 @@ def list_sources(src: str | os.PathLike) -> list[Path]:
     if src.is_file():
         return [src]
     if not src.is_dir():
-        raise IdvidError(f"{src}: no such file or folder")
+        raise DataError(f"{src}: no such file or folder")
     return sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
@@ -100,7 +100,7 @@ def read_captions(src: str | os.PathLike, sources: list[Path]) -> dict[str, str]
                 entry = json.loads(line)
                 captions[str(src / entry["video"])] = str(entry["caption"]).strip()
             except (ValueError, KeyError, TypeError):
-                raise IdvidError(f"{index}:{number}: expected {{\"video\": ..., \"caption\": ...}}") from None
+                raise DataError(f"{index}:{number}: expected {{\"video\": ..., \"caption\": ...}}") from None
     for path in sources:
         sidecar = path.with_suffix(".txt")
         if sidecar.is_file():

@@ -28,9 +28,9 @@ class IdentityTrainingModel(nn.Module):
     def __init__(self, pipe) -> None:
         super().__init__()
         if getattr(pipe, "transformer_2", None) is not None:
-            from idvid.errors import IdvidError
+            from idvid.errors import ConfigError
 
-            raise IdvidError("training two-expert backbones (Wan 2.2 A14B) is not supported; train one expert's "
+            raise ConfigError("training two-expert backbones (Wan 2.2 A14B) is not supported; train one expert's "
                              "backbone directory")
         self.transformer = pipe.transformer
         self.face_encoder = pipe.face_encoder

@@ -106,8 +106,8 @@ class TrainConfig:
         checks = [
             (not (t.freeze_face_encoder and t.token_similarity_weight),
              "train.token_similarity_weight shapes the face encoder's tokens, which train.freeze_face_encoder keeps fixed"),
-            (t.steps >= 1 and t.batch_size >= 1 and t.checkpoint_every >= 1 and t.gradient_accumulation_steps >= 1,
-             "train.steps, batch_size, checkpoint_every and gradient_accumulation_steps must be >= 1"),
+            (min(t.steps, t.batch_size, t.checkpoint_every, t.log_every, t.gradient_accumulation_steps) >= 1,
+             "train.steps, batch_size, checkpoint_every, log_every and gradient_accumulation_steps must be >= 1"),
             (0.0 <= t.ema_decay < 1.0, f"train.ema_decay must be in [0, 1), got {t.ema_decay}"),
             (t.logit_std > 0, f"train.logit_std must be > 0, got {t.logit_std}"),
             (t.adapter_lr_scale > 0, f"train.adapter_lr_scale must be > 0, got {t.adapter_lr_scale}"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from idvid.errors import IdvidError
+from idvid.errors import ConfigError
 
 _PRECISION = {"no": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -58,13 +58,13 @@ def add_lora(transformer: torch.nn.Module, lora) -> None:
     try:
         from peft import LoraConfig
     except ImportError:
-        raise IdvidError("LoRA needs peft: pip install 'idvid[train]'") from None
+        raise ConfigError("LoRA needs peft: pip install 'idvid[train]'") from None
     config = LoraConfig(r=lora.rank, lora_alpha=lora.alpha or lora.rank, init_lora_weights="gaussian",
                         target_modules=list(lora.targets))
     try:
         transformer.add_adapter(config)
     except ValueError as e:  # peft: a target name matches no layer of this backbone
-        raise IdvidError(f"lora.targets {lora.targets} do not fit {type(transformer).__name__}: "
+        raise ConfigError(f"lora.targets {lora.targets} do not fit {type(transformer).__name__}: "
                          f"{str(e).splitlines()[0]}") from None
     for name, param in transformer.named_parameters():
         if "lora_" in name:

@@ -22,12 +22,14 @@ that skips to the step make a resumed run equal an uninterrupted one.
 
 from __future__ import annotations
 
+import logging
 import math
 from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
+from idvid.errors import ConfigError, DataError
 from idvid.loop.accelerator import make_accelerator
 from idvid.loop.checkpoints import (
     check_run_folder,
@@ -50,6 +52,7 @@ from idvid.training.losses import (
 )
 from idvid.training.trainable import merge_lora, select_trainable, trainable_names
 
+logger = logging.getLogger("idvid")
 SHARDED_ENGINES = ("FSDP", "DEEPSPEED")  # accelerate distributed types that split weights and optimizer
 TEXT_CACHE_BYTES = 2 << 30  # encoded captions kept in memory (~500 T5-XXL captions, ~100k MiniLM ones)
 
@@ -67,13 +70,11 @@ def param_groups(model: torch.nn.Module, lr: float, adapter_lr_scale: float) -> 
 
 def check_engine(distributed_type, train) -> None:
     """What this trainer cannot do under sharded engines, as one error line."""
-    from idvid.errors import IdvidError
-
     if distributed_type == "DEEPSPEED" and train.gradient_accumulation_steps > 1:
-        raise IdvidError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
+        raise ConfigError("under DeepSpeed, set gradient_accumulation_steps in the accelerate DeepSpeed config "
                          "and keep train.gradient_accumulation_steps at 1")
     if distributed_type in SHARDED_ENGINES and train.ema_decay > 0:
-        raise IdvidError(f"EMA of sharded weights is not supported under {distributed_type}; set train.ema_decay: 0")
+        raise ConfigError(f"EMA of sharded weights is not supported under {distributed_type}; set train.ema_decay: 0")
 
 
 def open_dataset(config: TrainConfig, accelerator, pipe):
@@ -113,10 +114,11 @@ class Trainer:
         sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size * accelerator.num_processes, seed=t.seed,
                                      drop_last=True)
         if len(sampler) == 0:
-            from idvid.errors import IdvidError
-
-            raise IdvidError(f"{config.data.root} has too few clips for a global batch of "
-                             f"{t.batch_size} x {accelerator.num_processes} processes")
+            raise DataError(f"{config.data.root} has too few clips for a global batch of "
+                            f"{t.batch_size} x {accelerator.num_processes} processes")
+        for bucket, clips in sampler.unused_buckets().items():
+            logger.warning("the %s clips (%d) are fewer than a global batch of %d and are never trained on",
+                           bucket, clips, sampler.batch_size)
         self.loader = make_loader(accelerator, self.dataset, RunBatches(sampler, t.steps * t.gradient_accumulation_steps),
                                   config.data.workers)
         self._batches = None  # the loader's iterator, from the current step on

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from idvid.errors import IdvidError
+from idvid.errors import DataError
 
 METRICS = ("facesim", "face_detection_rate", "identity_stability", "motion_amplitude")
 MIN_FACE_SIZE = 16  # validation videos are as small as the training clips
@@ -53,8 +53,8 @@ class Validator:
         try:
             self.dataset = ClipDataset(d.root, split=v.split, num_frames=self.num_frames, num_refs=d.num_refs,
                                        caption_dropout=0.0, identity_dropout=0.0, seed=config.train.seed)
-        except IdvidError as e:
-            raise IdvidError(f"validation: {e} (make held-out clips, e.g. idvid synth --heldout-fraction, "
+        except DataError as e:
+            raise DataError(f"validation: {e} (make held-out clips, e.g. idvid synth --heldout-fraction, "
                              "or set validation.every: 0)") from None
         self.indices = list(range(min(v.clips, len(self.dataset))))
         self._models = None

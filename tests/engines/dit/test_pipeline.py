@@ -8,7 +8,7 @@ import torch
 from adapter_helpers import open_adapter
 
 from idvid.engines.dit.pipeline import IDVideoPipeline
-from idvid.errors import GenerationError, ModelFileError
+from idvid.errors import ConfigError, GenerationError, ModelFileError
 
 FAST = dict(num_frames=5, height=32, width=32, num_inference_steps=2)
 
@@ -170,5 +170,5 @@ def test_image_condition_photo_is_cropped_to_exactly_the_video_size(photo_size):
 
 
 def test_presets_of_other_engines_are_refused_with_the_loader_to_use():
-    with pytest.raises(ModelFileError, match="nano is a nano model, not a DiT pipeline; load it with idvid.load_engine"):
+    with pytest.raises(ConfigError, match="nano is a nano model, not a DiT pipeline; load it with idvid.load_engine"):
         IDVideoPipeline.from_pretrained("nano")

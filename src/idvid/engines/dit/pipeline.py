@@ -26,7 +26,7 @@ from idvid.engines.dit.guidance import combine, guidance_rows
 from idvid.engines.model_dir import check_model_dir
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
-from idvid.errors import GenerationError, IdvidError, ModelFileError
+from idvid.errors import ConfigError, GenerationError, IdvidError, ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
@@ -115,7 +115,7 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
         """
         source = str(pretrained_model_name_or_path)
         if source in PRESETS and PRESETS[source].engine != "dit" and not Path(source).is_dir():
-            raise ModelFileError(f"{source} is a {PRESETS[source].engine} model, not a DiT pipeline; "
+            raise ConfigError(f"{source} is a {PRESETS[source].engine} model, not a DiT pipeline; "
                                  "load it with idvid.load_engine")
         if source in PRESETS and not Path(source).is_dir():
             pipe = cls._from_preset(source, **kwargs)

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from idvid.engines import ENGINES, engine_package, load_engine
-from idvid.engines.base import Engine
+from idvid.engines import ENGINES, engine_package, load_engine, plan_generation
+from idvid.engines.base import Engine, EngineInputs
 from idvid.engines.request import GenerationOptions
 from idvid.errors import GenerationError
 
@@ -18,7 +18,15 @@ RUN = dict(prompt="a woman nods", num_frames=9, height=64, width=64, num_inferen
 def test_every_registered_engine_exports_the_contract(kind):
     package = engine_package(kind)
     assert callable(package.plan) and callable(package.recognizes)
-    assert isinstance(package.Pipeline, type)
+    assert issubclass(package.Pipeline, EngineInputs)  # the shared request checks and face inputs
+
+
+@pytest.mark.parametrize("model", ["nano", "tiny"])
+def test_plans_say_what_each_ignored_option_is_ignored_for(model):
+    plan = plan_generation(model, GenerationOptions(negative_prompt="blurry", identity_guidance_scale=2.0))
+    assert all(isinstance(reason, str) and reason for reason in plan.ignored.values())
+    if model == "nano":  # nano draws no diffusion guidance
+        assert set(plan.ignored) >= {"negative_prompt", "identity_guidance_scale"}
 
 
 def test_planning_a_request_loads_no_engine_library():

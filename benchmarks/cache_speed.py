@@ -1,4 +1,4 @@
-"""What diffusers' caches buy on idvid's DiT engine, and what identity injection costs per step.
+"""What diffusers' caches buy on idvid's DiT engine: speed-up against fidelity to the uncached video.
 
     python benchmarks/cache_speed.py [--presets tiny tiny-cogvideox] [--layers 8] [--heads 4]
                                      [--size 128] [--frames 17] [--steps 20] [--repeats 3]

@@ -158,7 +158,7 @@ def report(title: str, times: dict[str, list[float]], base: str, other: str, add
     for stat in (statistics.median, min):
         ratio = stat(times[other]) / stat(times[base])
         overhead = ratio if added else ratio - 1
-        print(f"  overhead ({stat.__name__}): {100 * overhead:+.2f}%  (target <= 10%)")
+        print(f"  overhead ({stat.__name__}): {100 * overhead:+.2f}%  (goal <= +5%)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Every ``import`` counts, also those inside functions; only ``if TYPE_CHECKING:``
 """
 
 import ast
+import sys
 from pathlib import Path
 
 import idvid
@@ -111,5 +112,5 @@ def test_the_checker_sees_function_level_imports_and_skips_type_checking(tmp_pat
     (fake / "data" / "x.py").write_text(
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from idvid.cli import main\n"
         "def f():\n    from idvid.training import loop\n    from . import y\n")
-    monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert runtime_imports(fake / "data" / "x.py") == {"typing", "idvid.training", "idvid.data"}

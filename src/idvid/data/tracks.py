@@ -266,7 +266,7 @@ def store_tracks(roots: Sequence[str | os.PathLike], split: str | None = "train"
 
 def load_tracks(clips: Sequence[str | Path]) -> tuple[list[ClipTrack], list[str]]:
     """(usable train-clip tracks of the clip stores ``clips``, why the others were left out), both
-    also printed. Raises IdvidError when clips are given but none is usable."""
+    also printed. Raises DataError when clips are given but none is usable."""
     if not clips:
         return [], []
     tracks, rejected = store_tracks(clips)

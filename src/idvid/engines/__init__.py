@@ -1,8 +1,8 @@
 """Engine selection: one entry point for every kind of generator.
 
 Each engine is a package ``idvid.engines.<name>`` that keeps the contract of
-:mod:`idvid.engines.base` and registers here with one line. The CLI, the API and the benchmarks
-only call :func:`plan_generation` and :func:`load_engine`.
+:mod:`idvid.engines.base` and registers here with one line. The CLI, the API, the bench runner
+(:mod:`idvid.eval.bench`) and the benchmarks only call :func:`plan_generation` and :func:`load_engine`.
 """
 
 from __future__ import annotations

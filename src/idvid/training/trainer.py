@@ -2,7 +2,7 @@
 
 Per optimizer step, for each of ``gradient_accumulation_steps`` micro-batches: video -> latents
 (VAE, no grad), captions -> text embeddings (no grad), noise -> :class:`IdentityTrainingModel`
-(face encoder -> identity keys/values -> backbone with the adapter's hooks) -> loss (``losses``,
+(face encoder -> identity tokens -> backbone with the adapter's hooks) -> loss (``losses``,
 plus the optional identity loss) -> backward. Gradients sync across processes on the last
 micro-batch; then clipping, the optimizer, the LR schedule and the EMA.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from idvid.atomic import atomic_folder
 from idvid.errors import ConfigError, DataError
 from idvid.loop.accelerator import make_accelerator
 from idvid.loop.checkpoints import (
@@ -300,7 +301,8 @@ class Trainer:
         final = self.out / "final"
         if self.accelerator.is_main_process:
             self.pipe.register_to_config(weights_trained=True)
-            self.pipe.save_pretrained(final, safe_serialization=True)
+            with atomic_folder(final, overwrite=True) as tmp:  # a killed save leaves no half pipeline
+                self.pipe.save_pretrained(tmp, safe_serialization=True)
         self.accelerator.wait_for_everyone()
         return final
 

@@ -109,7 +109,7 @@ def test_training_config_errors_name_the_file_and_key(tmp_path):
         ("data: {root: x}\ntrain: {lr: abc}\n", "train.lr must be a number, got 'abc'"),
         ("data: {root: x}\ntrain: {trainable: some}\n", "train.trainable must be one of 'adapter', 'all', got 'some'"),
         ("data: {root: x}\nlora: {targets: to_q}\n", "lora.targets must be a list, got str"),
-        ("data: {root: x}\ntrain: {steps: 0}\n", "train.steps, batch_size, checkpoint_every and"),  # a semantic check
+        ("data: {root: x}\ntrain: {steps: 0}\n", "train.steps, batch_size, checkpoint_every, log_every and"),  # a semantic check
     ]:
         path.write_text(text)
         with pytest.raises(ConfigError) as error:

@@ -43,6 +43,9 @@ _COGVIDEOX_DEFAULTS = dict(num_frames=49, height=480, width=720, num_inference_s
 _WAN_DEFAULTS = dict(num_frames=81, height=480, width=832, num_inference_steps=50, guidance_scale=5.0,
                      identity_guidance_scale=2.0, fps=16)
 
+# Wan-VACE takes the person from reference images: no identity guidance.
+VACE_DEFAULTS = {k: v for k, v in _WAN_DEFAULTS.items() if k != "identity_guidance_scale"}
+
 # What a plain backbone directory of each family generates by default.
 FAMILY_DEFAULTS = {"cogvideox": _COGVIDEOX_DEFAULTS, "wan": _WAN_DEFAULTS}
 
@@ -80,6 +83,15 @@ PRESETS: dict[str, Preset] = {
         Preset("wan2.2-ti2v-5b", "dit", "Wan2.2 TI2V 5B (text-to-video mode) with an identity adapter",
                family="wan", repo_id="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
                defaults={**_WAN_DEFAULTS, "num_frames": 121, "height": 704, "width": 1280, "fps": 24}),
+        # Wan2.1-VACE: the person as reference images, the scene from the prompt (Apache-2.0 weights).
+        Preset("wan2.1-vace-1.3b", "vace", "Wan2.1-VACE 1.3B: the person from reference images, the scene from "
+               "the prompt", family="wan", repo_id="Wan-AI/Wan2.1-VACE-1.3B-diffusers", defaults=VACE_DEFAULTS),
+        Preset("wan2.1-vace-14b", "vace", "Wan2.1-VACE 14B: the person from reference images, the scene from "
+               "the prompt", family="wan", repo_id="Wan-AI/Wan2.1-VACE-14B-diffusers",
+               defaults={**VACE_DEFAULTS, "height": 720, "width": 1280}),
+        Preset("tiny-vace", "vace", "random tiny Wan-VACE-class DiT + VAE for tests and CPU smoke runs (untrained)",
+               family="wan", builder="idvid.engines.vace.tiny:tiny_components",
+               defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
     )
 }
 

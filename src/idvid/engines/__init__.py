@@ -13,9 +13,11 @@ from pathlib import Path
 from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory
 from idvid.errors import GenerationError, ModelFileError
 
-# engine kind -> its package
+# engine kind -> its package. A directory goes to the first engine that recognizes it, so the
+# engines of one pipeline class come before "dit", which takes any diffusers directory.
 ENGINES: dict[str, str] = {
     "nano": "idvid.engines.nano",
+    "vace": "idvid.engines.vace",
     "dit": "idvid.engines.dit",
 }
 

@@ -40,3 +40,11 @@ class VideoOutput(BaseOutput):
         from idvid.video import write_video
 
         return write_video(self.frames, path, fps=self.fps, overwrite=overwrite)
+
+
+def array_output(frames: np.ndarray, fps: float, output_type: str) -> VideoOutput:
+    """A finished (T, H, W, 3) uint8 video as ``output_type`` "np", or "stream" (for callers that
+    write any engine's output the same way)."""
+    if output_type == "stream":
+        return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=fps)
+    return VideoOutput(frames=frames, fps=fps)

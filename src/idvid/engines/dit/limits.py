@@ -55,12 +55,16 @@ class DitSpec:
             if value > spatial_limit:
                 raise GenerationError(f"{name} must be at most {spatial_limit} for this model (got {value})")
 
+    def tokens(self, num_frames: int, height: int, width: int) -> int:
+        """The transformer's sequence length for a video of this size."""
+        h, w = height // self.geometry.spatial, width // self.geometry.spatial
+        return self.geometry.latent_frames(num_frames) * (h // self.patch) * (w // self.patch)
+
     def memory(self, num_frames: int, height: int, width: int, rows: int) -> int:
         """Estimated peak bytes of one generation with ``rows`` guidance rows per step."""
         latent_frames = self.geometry.latent_frames(num_frames)
         h, w = height // self.geometry.spatial, width // self.geometry.spatial
-        tokens = latent_frames * (h // self.patch) * (w // self.patch)
-        denoise = rows * tokens * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
+        denoise = rows * self.tokens(num_frames, height, width) * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
         latents = 4 * rows * self.latent_channels * latent_frames * h * w * 4
         pixels = height * width
         decode = (self.decoder_floats * min(num_frames, self.decode_frames) * pixels * 4
@@ -76,20 +80,31 @@ def plan(model: str, options: GenerationOptions) -> GenerationPlan:
 
 def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
     """As :func:`plan`, for a spec at hand (a loaded pipeline's)."""
-    opt = options.with_defaults({name: spec.defaults.get(name) for name in OPTIONS})
-    options_with_defaults = GenerationOptions(**opt)  # a saved default may be out of range too
+    opt = resolve_options(spec, options, OPTIONS)
+    rows = len(guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"]))
+    ignored = {}
+    if options.negative_prompt and opt["guidance_scale"] == 1:
+        ignored["negative_prompt"] = "at --guidance 1 there is no unconditional row for it to go into"
+    return spec_plan(spec, opt, rows, ignored)
+
+
+def resolve_options(spec: DitSpec, options: GenerationOptions, names: tuple[str, ...]) -> dict:
+    """The options ``names``, each as given or the model's default, checked against its grid."""
+    opt = options.with_defaults({name: spec.defaults.get(name) for name in names})
+    GenerationOptions(**opt)  # a saved default may be out of range too
     spec.geometry.check(opt["num_frames"], opt["height"], opt["width"])
     spec.check_positions(opt["num_frames"], opt["height"], opt["width"])
-    rows = len(guidance_rows(options_with_defaults.guidance_scale, options_with_defaults.identity_guidance_scale))
+    return opt
+
+
+def spec_plan(spec: DitSpec, opt: dict, rows: int, ignored: dict[str, str]) -> GenerationPlan:
+    """The plan of resolved options ``opt`` with ``rows`` guidance rows per denoising step."""
 
     def estimate(num_frames: int, height: int, width: int) -> int:
         return spec.memory(num_frames, height, width, rows)
 
-    resident = BASE_BYTES + spec.weight_bytes
-    ignored = {}
-    if options.negative_prompt and opt["guidance_scale"] == 1:
-        ignored["negative_prompt"] = "at --guidance 1 there is no unconditional row for it to go into"
-    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]), resident, ignored, estimate,
+    return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]),
+                          BASE_BYTES + spec.weight_bytes, ignored, estimate,
                           frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
 
 
@@ -102,8 +117,8 @@ def dit_spec(model: str) -> DitSpec:
         path, how = resolve_preset_dir(preset)
         if path is None:
             raise ModelFileError(f"model {model!r} is {how}")
-        return _directory_spec(path, preset.defaults)
-    return _directory_spec(Path(model).expanduser(), None)
+        return directory_spec(path, preset.defaults)
+    return directory_spec(Path(model).expanduser(), None)
 
 
 def _builtin_spec(preset) -> DitSpec:
@@ -118,7 +133,8 @@ def _builtin_spec(preset) -> DitSpec:
     return spec_of(components["transformer"], components["vae"], preset.defaults, weights)
 
 
-def _directory_spec(path: Path, defaults: dict | None) -> DitSpec:
+def directory_spec(path: Path, defaults: dict | None) -> DitSpec:
+    """The spec of a diffusers directory; ``defaults`` None: a saved idvid pipeline's own, else its family's."""
     import torch
     from accelerate import init_empty_weights
 
@@ -182,4 +198,5 @@ def module_bytes(components) -> int:
     return sum(t.numel() * t.element_size() for m in modules for t in (*m.parameters(), *m.buffers()))
 
 
-__all__ = ["DitSpec", "dit_spec", "plan", "plan_for_spec", "spec_of"]
+__all__ = ["DitSpec", "directory_spec", "dit_spec", "module_bytes", "plan", "plan_for_spec", "resolve_options",
+           "spec_of", "spec_plan"]

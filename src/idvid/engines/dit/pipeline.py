@@ -24,7 +24,7 @@ from idvid.engines.dit import limits as dit_limits
 from idvid.engines.dit.face_inputs import face_tensors
 from idvid.engines.dit.guidance import combine, guidance_rows
 from idvid.engines.model_dir import check_model_dir
-from idvid.engines.output import FrameStream, VideoOutput
+from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ConfigError, GenerationError, IdvidError, ModelFileError
 from idvid.face.observation import FaceObservation
@@ -376,9 +376,7 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
         from idvid.video import to_uint8
 
         frames = to_uint8(video[0].permute(1, 0, 2, 3).float().cpu().numpy(), value_range=(-1, 1))
-        if output_type == "stream":
-            return VideoOutput(frames=FrameStream(frames.shape, iter(frames)), fps=opt["fps"])
-        return VideoOutput(frames=frames, fps=opt["fps"])
+        return array_output(frames, opt["fps"], output_type)
 
     def _denoise(self, latents, text, condition, identity, identity_weight, rows, opt,
                  callback_on_step_end, callback_tensor_inputs, progress) -> torch.Tensor:

@@ -13,6 +13,10 @@ class WanFamily(BackboneFamily):
     default_max_text_length = 512
     zero_text_padding = True
 
+    def matches(self, transformer: torch.nn.Module) -> bool:
+        # Wan-VACE's transformer is Wan's with control blocks: same VAE, grid and positions.
+        return type(transformer).__name__ in (self.transformer_class, "WanVACETransformer3DModel")
+
     def geometry(self, vae, transformer) -> VideoGeometry:
         spatial, temporal = vae.config.scale_factor_spatial, vae.config.scale_factor_temporal
         return VideoGeometry(

@@ -1,0 +1,90 @@
+"""What a Wan-VACE model can make and what a request costs, read from configs alone.
+
+The grid and memory model are the DiT engine's (the same Wan VAE and transformer blocks), plus
+what VACE adds: each reference image is a latent frame in front of the video, and the control
+blocks keep one hint per block for the whole step.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from idvid.engines.dit.limits import DitSpec, directory_spec, module_bytes, resolve_options, spec_of, spec_plan
+from idvid.engines.model_dir import read_model_index
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.errors import ModelFileError
+from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
+
+MAX_REFERENCES = 4  # reference photos per video; memory is planned for this many
+OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "fps")
+
+
+@dataclass(frozen=True)
+class VaceSpec(DitSpec):
+    control_blocks: int = 0  # the transformer's VACE blocks
+
+    def memory(self, num_frames: int, height: int, width: int, rows: int) -> int:
+        frames = num_frames + MAX_REFERENCES * self.geometry.temporal  # what diffusers denoises
+        hints = rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
+        return super().memory(frames, height, width, rows) + hints
+
+
+def plan(model: str, options: GenerationOptions) -> GenerationPlan:
+    """Resolve ``options`` against ``model``'s defaults and grid; estimate its memory."""
+    return plan_for_spec(vace_spec(model), options)
+
+
+def plan_for_spec(spec: VaceSpec, options: GenerationOptions) -> GenerationPlan:
+    opt = resolve_options(spec, options, OPTIONS)
+    guided = opt["guidance_scale"] > 1  # diffusers' rule: no unconditional pass at or below 1
+    ignored = {}
+    if options.identity_guidance_scale is not None:
+        ignored["identity_guidance_scale"] = "Wan-VACE takes the person from the reference images alone"
+    if options.negative_prompt and not guided:
+        ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
+    return spec_plan(spec, opt, 2 if guided else 1, ignored)
+
+
+def vace_spec(model: str) -> VaceSpec:
+    """The spec of a preset name or a model directory, without loading weights."""
+    if model in PRESETS and not Path(model).is_dir():
+        preset = get_preset(model)
+        if preset.builder is not None:
+            return _builtin_spec(preset)
+        path, how = resolve_preset_dir(preset)
+        if path is None:
+            raise ModelFileError(f"model {model!r} is {how}")
+        return _directory_spec(path, preset.defaults)
+    return _directory_spec(Path(model).expanduser(), VACE_DEFAULTS)
+
+
+def loaded_spec(transformer, vae, defaults: dict, components) -> VaceSpec:
+    """The spec of loaded (or meta-device) modules."""
+    spec = spec_of(transformer, vae, defaults, module_bytes(components))
+    return VaceSpec(**vars(spec), control_blocks=len(transformer.config.vace_layers))
+
+
+def _builtin_spec(preset) -> VaceSpec:
+    import torch
+    from accelerate import init_empty_weights
+
+    from idvid.engines.vace.tiny import tiny_components
+
+    with torch.random.fork_rng(), init_empty_weights():
+        components = tiny_components()
+    return loaded_spec(components["transformer"], components["vae"], preset.defaults, components.values())
+
+
+def _directory_spec(path: Path, defaults: dict) -> VaceSpec:
+    saved = read_model_index(path).get("generation_defaults")  # a directory idvid saved keeps its own
+    spec = directory_spec(path, saved or defaults)
+    try:
+        layers = json.loads((path / "transformer" / "config.json").read_text())["vace_layers"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelFileError(f"{path} is not a Wan-VACE model: its transformer has no vace_layers ({err})") from None
+    return VaceSpec(**vars(spec), control_blocks=len(layers))
+
+
+__all__ = ["MAX_REFERENCES", "VaceSpec", "loaded_spec", "plan", "plan_for_spec", "vace_spec"]

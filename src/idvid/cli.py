@@ -89,6 +89,7 @@ examples:
   idvid bench default --model wan2.1-1.3b --out runs/wan --device cuda
   idvid bench my_suite.yaml --model ./my-model --out runs/mine   # rerun the same line to resume
   idvid bench --compare runs/wan runs/mine --out runs/wan-vs-mine
+  idvid bench smoke --model tiny --model tiny-vace --out runs/side   # same suite and seeds, one report
 
 suite file (YAML; the full schema: python -m pydoc idvid.eval.bench):
   name: my-suite
@@ -117,7 +118,9 @@ def _bench_parser(sub) -> None:
     )
     p.add_argument("suite", nargs="?", metavar="SUITE",
                    help="suite YAML file, or a packaged suite: default (96 videos), smoke (2 tiny videos)")
-    p.add_argument("--model", help="preset name or model directory (required for a run; list with `idvid info`)")
+    p.add_argument("--model", action="append",
+                   help="preset name or model directory (required for a run; list with `idvid info`); repeat it "
+                   "to run the suite on several models, each in --out/NAME, with one report comparing them")
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="run folder (new, empty, or an earlier run of the same model and suite to resume); "
                    "with --compare, the folder for the comparison report")

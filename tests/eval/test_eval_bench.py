@@ -316,10 +316,33 @@ def test_cli_runs_the_packaged_smoke_suite(tmp_path, capsys):
     assert len(list((out / "videos").glob("*.mp4"))) == 2
 
 
+def test_cli_runs_one_suite_on_several_engines_side_by_side(tmp_path, capsys):
+    out = tmp_path / "side"
+    code = main(["bench", "smoke", "--model", "tiny", "--model", "tiny-vace", "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 0, stderr
+    assert "tiny: 2 generated" in stdout and "tiny-vace: 2 generated" in stdout
+    runs = {name: list(csv.DictReader((out / name / "metrics.csv").open())) for name in ("tiny", "tiny-vace")}
+    assert [(r["item_id"], r["seed"]) for r in runs["tiny"]] == [(r["item_id"], r["seed"]) for r in runs["tiny-vace"]]
+    assert runs["tiny"][0].keys() == runs["tiny-vace"][0].keys()  # both scored with the same metrics
+    assert all(r["temporal_flicker"] != "" for rows in runs.values() for r in rows)  # random models draw no face
+    report = (out / "report.html").read_text()
+    assert "<title>idvid bench: tiny vs tiny-vace</title>" in report
+    code = main(["bench", "smoke", "--model", "tiny", "--model", "tiny-vace", "--out", str(out)])
+    assert code == 0 and capsys.readouterr().out.count("0 generated, 0 evaluated, 2 already done") == 2  # resumes
+
+
+def test_cli_side_by_side_checks_every_model_first(tmp_path, capsys):
+    code = main(["bench", "smoke", "--model", "tiny", "--model", "no-such-model", "--out", str(tmp_path / "side")])
+    assert code == 1 and "unknown model 'no-such-model'" in _error_line(capsys.readouterr().err)
+    assert not (tmp_path / "side").exists()  # nothing generated for the good one either
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         ([], "give a SUITE"),
+        (["smoke", "--model", "tiny", "--model", "tiny", "--out", "{tmp}/x"], "give each --model once"),
         (["smoke"], "--out DIR is required"),
         (["smoke", "--out", "{tmp}/x"], "--model is required"),
         (["smoke", "--model", "tiny", "--compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/x"],

@@ -225,25 +225,53 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, overwrite:
 
 def bench_command(suite=None, model=None, out=None, device=None, overwrite=False, compare=None,
                   progress=True) -> str:
-    """``idvid bench``: check the argument combination, run or compare; returns what to print."""
+    """``idvid bench``: check the argument combination, run or compare; returns what to print.
+    ``model``: one model, or several to run the same suite on side by side."""
+    models = [model] if isinstance(model, str) else list(model or [])
     if suite is None and not compare:
         raise BenchError("give a SUITE (a .yaml file or a packaged suite name), or --compare RUN RUN ...")
     if out is None:
         raise BenchError("--out DIR is required")
     check_writable_folder(out)
     if compare:
-        extra = [flag for flag, value in (("SUITE", suite), ("--model", model), ("--device", device)) if value]
+        extra = [flag for flag, value in (("SUITE", suite), ("--model", models), ("--device", device)) if value]
         if extra:
             raise BenchError(f"--compare reads finished runs; {', '.join(extra)} cannot be used with it")
         path = compare_runs(compare, out, overwrite=overwrite)
         return f"wrote {path} comparing {len(compare)} runs"
-    if not model:
+    if not models:
         raise BenchError("--model is required for a run (a preset name or a model directory; see `idvid info`)")
-    run = run_bench(suite, model, out, device=device, progress=progress, overwrite=overwrite)
-    lines = [format_summary(run.summary),
-             f"{len(run.generated)} generated, {len(run.evaluated)} evaluated, {len(run.reused)} already done",
-             f"results in {run.out_dir}: {METRICS_FILE}, {SUMMARY_FILE}, {REPORT_FILE} (open it in a browser)"]
-    return "\n".join(lines)
+    if len(models) > 1:
+        return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress)
+    run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite)
+    return "\n".join([format_summary(run.summary), _run_counts(run),
+                      f"results in {run.out_dir}: {METRICS_FILE}, {SUMMARY_FILE}, {REPORT_FILE} (open it in a browser)"])
+
+
+def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, progress: bool) -> str:
+    """The suite on each model, one run folder each under ``out``, and one report comparing them.
+    Every model's plan is checked before the first video is made."""
+    from idvid.engines import GenerationOptions, plan_generation
+
+    names = [Path(m).name if Path(m).expanduser().is_dir() else m for m in models]
+    if len(set(names)) < len(names):
+        raise BenchError(f"give each --model once (and distinct folder names): {', '.join(names)}")
+    if (out / RUN_FILE).is_file():
+        raise BenchError(f"--out {out} holds a single bench run; write a side-by-side run to another folder")
+    options = GenerationOptions(**load_suite(suite).options)
+    for model in models:
+        plan_generation(model, options, device=device)
+    runs = [run_bench(suite, model, out / name, device=device, progress=progress, overwrite=overwrite)
+            for model, name in zip(models, names)]
+    from idvid.eval.report import write_report
+
+    report = write_report([run.out_dir for run in runs], out / REPORT_FILE)  # rewritten as the runs resume
+    lines = [f"{name}: {_run_counts(run)}\n{format_summary(run.summary)}" for name, run in zip(names, runs)]
+    return "\n".join([*lines, f"wrote {report} comparing {', '.join(names)} (open it in a browser)"])
+
+
+def _run_counts(run: BenchRun) -> str:
+    return f"{len(run.generated)} generated, {len(run.evaluated)} evaluated, {len(run.reused)} already done"
 
 
 # ---- one item ---------------------------------------------------------------------------------

@@ -53,6 +53,28 @@ def _generate_parser(sub) -> None:
     p.add_argument("--negative-prompt", default="", help="what the video should not show")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the video (default: 0)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cpu)")
+    _runtime_arguments(p)
+
+
+def _runtime_arguments(p) -> None:
+    """Memory and speed options of the diffusion engines (see idvid.engines.runtime)."""
+    from idvid.engines.runtime import DTYPES, OFFLOADS
+
+    group = p.add_argument_group("memory and speed (diffusion engines; `idvid info` shows what each needs)")
+    group.add_argument("--dtype", default="float32", choices=DTYPES,
+                       help="precision of weights and activations (bfloat16 halves both; default: %(default)s)")
+    group.add_argument("--offload", default="none", choices=OFFLOADS,
+                       help="keep one model (model) or one transformer block (group) on the GPU at a time")
+    group.add_argument("--vae-tiling", action="store_true", help="decode in tiles: flat memory in the frame size")
+    group.add_argument("--cache", type=float, metavar="T",
+                       help="First Block Cache threshold: skip the blocks on steps that change little "
+                       "(0.05-0.2: faster, costs fidelity)")
+
+
+def _runtime(args):
+    from idvid.engines.runtime import RuntimeOptions
+
+    return RuntimeOptions(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling, cache=args.cache)
 
 
 def _faces_parser(sub) -> None:
@@ -125,6 +147,7 @@ def _bench_parser(sub) -> None:
                    help="run folder (new, empty, or an earlier run of the same model and suite to resume); "
                    "with --compare, the folder for the comparison report")
     p.add_argument("--device", default=None, help="torch device for generation, e.g. cpu or cuda (default: cpu)")
+    _runtime_arguments(p)
     p.add_argument("--overwrite", action="store_true",
                    help="delete an earlier run in --out and start again (with --compare: replace report.html)")
     p.add_argument("--compare", nargs="+", type=Path, metavar="RUN",
@@ -305,11 +328,12 @@ def cmd_generate(args) -> None:
         identity_guidance_scale=args.identity_guidance_scale, seed=args.seed, face_index=args.face_index,
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
-    plan_generation(args.model, options, device=args.device)
+    runtime = _runtime(args)
+    plan_generation(args.model, options, device=args.device, runtime=runtime)
     # The faces too (none, several, too small, different people): the engine takes these analyses.
     faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)
-    engine = load_engine(args.model, device=args.device)
+    engine = load_engine(args.model, device=args.device, runtime=runtime)
     result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs())
     path = result.save(args.out, overwrite=args.overwrite)
     frames, height, width = result.frames.shape[:3]
@@ -374,7 +398,7 @@ def cmd_bench(args) -> None:
     from idvid.eval.bench import bench_command
 
     print(bench_command(suite=args.suite, model=args.model, out=args.out, device=args.device,
-                        overwrite=args.overwrite, compare=args.compare))
+                        overwrite=args.overwrite, compare=args.compare, runtime=_runtime(args)))
 
 
 def cmd_synth(args) -> None:

@@ -68,10 +68,10 @@ def engines():
 
     real, cache, counter = engines_module.load_engine, {}, _Counter()
 
-    def load(model, device=None):
+    def load(model, device=None, runtime=None):
         counter.loads += 1
         if model not in cache:
-            cache[model] = real(model, device=device)
+            cache[model] = real(model, device=device, runtime=runtime)
         return _CountingEngine(cache[model], counter)
 
     with pytest.MonkeyPatch.context() as patch:

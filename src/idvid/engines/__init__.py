@@ -11,6 +11,7 @@ from importlib import import_module
 from pathlib import Path
 
 from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory
+from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import GenerationError, ModelFileError
 
 # engine kind -> its package. A directory goes to the first engine that recognizes it, so the
@@ -42,22 +43,26 @@ def engine_kind(model: str) -> str:
     raise ModelFileError(f"{path} is not a model directory of any engine ({', '.join(ENGINES)})")
 
 
-def plan_generation(model: str, options: GenerationOptions, device: str | None = None) -> GenerationPlan:
-    """Check ``options`` against ``model``'s limits and memory, from its configs alone (no weights
-    load): the resolved plan, or a GenerationError that says what would fit."""
+def plan_generation(model: str, options: GenerationOptions, device: str | None = None,
+                    runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
+    """Check ``options`` against ``model``'s limits and memory with ``runtime``'s precision,
+    offloading and tiling, from its configs alone (no weights load): the resolved plan, or a
+    GenerationError that says what would fit."""
     if device:
         check_device(device)
-    plan = engine_package(engine_kind(model)).plan(model, options)
+    runtime.check_device(device)
+    plan = engine_package(engine_kind(model)).plan(model, options, runtime)
     check_memory(plan, device)
     return plan
 
 
-def load_engine(model: str, device: str | None = None):
-    """Load the engine for a preset name or a model directory, on ``device`` (default: CPU)."""
+def load_engine(model: str, device: str | None = None, runtime: RuntimeOptions = RuntimeOptions()):
+    """Load the engine for a preset name or a model directory, on ``device`` (default: CPU), run
+    as ``runtime`` says (precision, offloading, VAE tiling, First Block Cache)."""
     if device:
         check_device(device)
-    engine = engine_package(engine_kind(model)).Pipeline.from_pretrained(model)
-    return engine.to(device) if device else engine
+    runtime.check_device(device)
+    return engine_package(engine_kind(model)).Pipeline.from_pretrained(model).set_runtime(runtime, device)
 
 
 def check_device(device: str) -> None:
@@ -76,5 +81,5 @@ def check_device(device: str) -> None:
         raise GenerationError(f"device {device!r} asked for, but torch sees {torch.cuda.device_count()} GPU(s)")
 
 
-__all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "engine_kind", "engine_package", "load_engine",
+__all__ = ["ENGINES", "GenerationOptions", "GenerationPlan", "RuntimeOptions", "engine_kind", "engine_package", "load_engine",
            "plan_generation"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from idvid.engines.output import VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan, check_memory, check_prompt
+from idvid.engines.runtime import RuntimeOptions, ignore_runtime
 from idvid.errors import GenerationError
 from idvid.face.analyzer import as_face_list
 from idvid.face.observation import FaceObservation
@@ -47,6 +48,8 @@ class Engine(Protocol):
                  progress: Callable[[int, int], None] | None = None, **options) -> VideoOutput: ...
 
     def to(self, device) -> Engine: ...
+
+    def set_runtime(self, runtime: RuntimeOptions, device: str | None = None) -> Engine: ...
 
     def set_progress_bar_config(self, **kwargs) -> None: ...
 
@@ -76,6 +79,13 @@ class EngineInputs:
     @property
     def _device(self) -> str:
         return "cpu"
+
+    def set_runtime(self, runtime: RuntimeOptions, device: str | None = None):
+        """Run on ``device``; an engine with no diffusion models to cast, offload or cache (this
+        default; diffusers engines take :class:`~idvid.engines.runtime.DiffusersRuntime`'s)
+        says once per runtime option that it ignores it."""
+        ignore_runtime(self.engine_name, runtime, "it has no diffusion models to cast, offload or cache")
+        return self.to(device) if device else self
 
     def check_request(self, prompt: str, options: GenerationOptions, output_type: str) -> dict:
         """The options resolved for this model, after every check that needs no face analysis:

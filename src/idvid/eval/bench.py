@@ -137,6 +137,7 @@ def run_bench(
     overwrite: bool = False,
     models=None,
     report: bool = True,
+    runtime=None,
 ) -> BenchRun:
     """Generate, save and score every item of a suite; resumable (see the module docstring).
 
@@ -150,21 +151,24 @@ def run_bench(
         models: :class:`~idvid.eval.EvalModels` or :class:`~idvid.eval.ModelPaths` for the
             metrics (default: paths from the environment, see :mod:`idvid.eval.models`).
         report: also write report.html.
+        runtime: :class:`~idvid.engines.RuntimeOptions` (precision, offloading, tiling, cache);
+            part of the run, like the model: a resumed run must use the same.
 
     Raises:
         SuiteError, BenchError, ModelFileError, FaceError, GenerationError (all IdvidError).
     """
     from tqdm.auto import tqdm
 
-    from idvid.engines import GenerationOptions, plan_generation
+    from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
     from idvid.eval.models import EvalModels
 
+    runtime = runtime or RuntimeOptions()
     suite = load_suite(suite_path)  # 1. check everything before any heavy work
     # unknown presets, broken model directories, and suite options past the model's limits
-    plan_generation(model, GenerationOptions(**suite.options), device=device)
+    plan_generation(model, GenerationOptions(**suite.options), device=device, runtime=runtime)
     out_dir = Path(out_dir).expanduser()
     run = BenchRun(out_dir, suite, _model_key(model))
-    config = _run_config(suite, run.model, device)
+    config = _run_config(suite, run.model, device, runtime)
     fresh = _check_dir(out_dir, config, overwrite)
     if not isinstance(models, EvalModels):
         models = EvalModels(models)
@@ -187,7 +191,7 @@ def run_bench(
             bar.set_postfix_str(item.id)
             if not _video(out_dir, item).is_file():
                 if engine is None:
-                    engine, run.load_seconds = _load_engine(model, device)
+                    engine, run.load_seconds = _load_engine(model, device, runtime)
                 _generate(engine, suite, item, out_dir)
                 run.generated.append(item.id)
             rows[item.id] = _evaluate(suite, item, out_dir, references[item.face.id], models)
@@ -224,7 +228,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, overwrite:
 
 
 def bench_command(suite=None, model=None, out=None, device=None, overwrite=False, compare=None,
-                  progress=True) -> str:
+                  progress=True, runtime=None) -> str:
     """``idvid bench``: check the argument combination, run or compare; returns what to print.
     ``model``: one model, or several to run the same suite on side by side."""
     models = [model] if isinstance(model, str) else list(model or [])
@@ -242,17 +246,18 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
     if not models:
         raise BenchError("--model is required for a run (a preset name or a model directory; see `idvid info`)")
     if len(models) > 1:
-        return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress)
-    run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite)
+        return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress, runtime)
+    run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite, runtime=runtime)
     return "\n".join([format_summary(run.summary), _run_counts(run),
                       f"results in {run.out_dir}: {METRICS_FILE}, {SUMMARY_FILE}, {REPORT_FILE} (open it in a browser)"])
 
 
-def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, progress: bool) -> str:
+def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, progress: bool, runtime) -> str:
     """The suite on each model, one run folder each under ``out``, and one report comparing them.
     Every model's plan is checked before the first video is made."""
-    from idvid.engines import GenerationOptions, plan_generation
+    from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
 
+    runtime = runtime or RuntimeOptions()
     names = [Path(m).name if Path(m).expanduser().is_dir() else m for m in models]
     if len(set(names)) < len(names):
         raise BenchError(f"give each --model once (and distinct folder names): {', '.join(names)}")
@@ -260,9 +265,9 @@ def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, 
         raise BenchError(f"--out {out} holds a single bench run; write a side-by-side run to another folder")
     options = GenerationOptions(**load_suite(suite).options)
     for model in models:
-        plan_generation(model, options, device=device)
-    runs = [run_bench(suite, model, out / name, device=device, progress=progress, overwrite=overwrite)
-            for model, name in zip(models, names)]
+        plan_generation(model, options, device=device, runtime=runtime)
+    runs = [run_bench(suite, model, out / name, device=device, progress=progress, overwrite=overwrite,
+                      runtime=runtime) for model, name in zip(models, names)]
     from idvid.eval.report import write_report
 
     report = write_report([run.out_dir for run in runs], out / REPORT_FILE)  # rewritten as the runs resume
@@ -281,11 +286,11 @@ def _video(out_dir: Path, item: SuiteItem) -> Path:
     return out_dir / VIDEOS_DIR / f"{item.id}.mp4"
 
 
-def _load_engine(model: str, device: str | None):
+def _load_engine(model: str, device: str | None, runtime):
     from idvid.engines import load_engine
 
     start = time.perf_counter()
-    engine = load_engine(model, device=device)
+    engine = load_engine(model, device=device, runtime=runtime)
     if hasattr(engine, "set_progress_bar_config"):  # one bar: ours, over items
         engine.set_progress_bar_config(disable=True)
     return engine, time.perf_counter() - start
@@ -340,10 +345,13 @@ def _model_key(model: str) -> str:
     return str(path.resolve()) if path.is_dir() else model
 
 
-def _run_config(suite: Suite, model: str, device: str | None) -> dict:
+def _run_config(suite: Suite, model: str, device: str | None, runtime) -> dict:
+    import dataclasses
+
     import idvid
 
     return {"format": _RUN_FORMAT, "model": model, "suite": suite.to_dict(), "options": dict(suite.options),
+            "runtime": dataclasses.asdict(runtime),
             "metrics": None if suite.metrics is None else list(suite.metrics),
             "idvid_version": idvid.__version__, "device": device, "created": now()}
 
@@ -368,6 +376,10 @@ def _check_dir(out_dir: Path, config: dict, overwrite: bool) -> bool:
             f"{out_dir} holds a run of suite {old_suite.get('name')!r} with model {old.get('model')!r}, not "
             f"suite {config['suite']['name']!r} with model {config['model']!r}; use another --out, or "
             "--overwrite to replace it")
+    if old.get("runtime", config["runtime"]) != config["runtime"]:
+        raise BenchError(
+            f"the run in {out_dir} used {old['runtime']}, not {config['runtime']}; give the same --dtype, "
+            "--offload, --vae-tiling and --cache, use another --out, or --overwrite to replace it")
     if old_suite.get("fingerprint") != config["suite"]["fingerprint"]:
         raise BenchError(
             f"suite {config['suite']['name']!r} changed since the run in {out_dir} (faces, photos, prompts, "

@@ -15,8 +15,10 @@ from pathlib import Path
 from idvid.engines.dit.guidance import guidance_rows
 from idvid.engines.model_dir import check_model_dir
 from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.backbones import VideoGeometry, family_of
+from idvid.models.injection import find_blocks
 from idvid.presets import FAMILY_DEFAULTS, PRESETS, get_preset, resolve_preset_dir
 
 # Process memory before any model: Python, torch, diffusers, the face stack (measured 0.9-1.1 GB).
@@ -41,6 +43,10 @@ class DitSpec:
     decoder_floats: int  # live float32 values per pixel and frame in the VAE decoder's full-resolution stage
     decode_frames: int  # pixel frames the VAE decoder works on at once
     max_positions: int | None  # patches per axis the transformer's position table covers (Wan's RoPE)
+    transformer_bytes: int  # of the weights: the (largest) transformer's
+    vae_bytes: int
+    blocks: int  # the transformer's blocks (group offloading moves one at a time)
+    tile_pixels: int | None  # what the VAE decodes at once with tiling on (None: it cannot tile)
 
     def check_positions(self, num_frames: int, height: int, width: int) -> None:
         """GenerationError when a request has more patches along an axis than positions exist."""
@@ -60,32 +66,50 @@ class DitSpec:
         h, w = height // self.geometry.spatial, width // self.geometry.spatial
         return self.geometry.latent_frames(num_frames) * (h // self.patch) * (w // self.patch)
 
-    def memory(self, num_frames: int, height: int, width: int, rows: int) -> int:
-        """Estimated peak bytes of one generation with ``rows`` guidance rows per step."""
+    def memory(self, num_frames: int, height: int, width: int, rows: int,
+               runtime: RuntimeOptions = RuntimeOptions()) -> int:
+        """Estimated peak bytes of one generation with ``rows`` guidance rows per step, on the
+        device that runs it."""
         latent_frames = self.geometry.latent_frames(num_frames)
         h, w = height // self.geometry.spatial, width // self.geometry.spatial
-        denoise = rows * self.tokens(num_frames, height, width) * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
+        tokens = self.tokens(num_frames, height, width)
+        scale = 0.5 if runtime.dtype != "float32" else 1.0  # activations and weights in half precision
+        denoise = scale * rows * tokens * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
+        if runtime.cache is not None:  # First Block Cache keeps the residual of the skipped blocks
+            denoise += 2 * rows * tokens * self.width * 4
         latents = 4 * rows * self.latent_channels * latent_frames * h * w * 4
         pixels = height * width
-        decode = (self.decoder_floats * min(num_frames, self.decode_frames) * pixels * 4
+        decoded = min(pixels, self.tile_pixels) if runtime.vae_tiling and self.tile_pixels else pixels
+        decode = (scale * self.decoder_floats * min(num_frames, self.decode_frames) * decoded * 4
                   + 2 * 3 * num_frames * pixels * 4  # the decoded video, and its float copy in to_uint8
                   + 3 * num_frames * pixels)  # the uint8 frames
-        return BASE_BYTES + self.weight_bytes + latents + max(denoise, decode)
+        return int(BASE_BYTES + self.device_weight_bytes(runtime) + latents + max(denoise, decode))
+
+    def device_weight_bytes(self, runtime: RuntimeOptions = RuntimeOptions()) -> int:
+        """Weights on the device at the peak: all of them, the largest model (model offload), or
+        two transformer blocks and the VAE (group offload, one block loading while one runs)."""
+        scale = 0.5 if runtime.dtype != "float32" else 1.0
+        others = self.weight_bytes - self.transformer_bytes - self.vae_bytes  # text encoder, adapter, ...
+        resident = {"none": self.weight_bytes,
+                    "model": max(self.transformer_bytes, self.vae_bytes, others),
+                    "group": 2 * self.transformer_bytes / max(1, self.blocks) + self.vae_bytes}[runtime.offload]
+        return int(scale * resident)
 
 
-def plan(model: str, options: GenerationOptions) -> GenerationPlan:
+def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
     """Resolve ``options`` against ``model``'s defaults and grid; estimate its memory."""
-    return plan_for_spec(dit_spec(model), options)
+    return plan_for_spec(dit_spec(model), options, runtime)
 
 
-def plan_for_spec(spec: DitSpec, options: GenerationOptions) -> GenerationPlan:
+def plan_for_spec(spec: DitSpec, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()
+                  ) -> GenerationPlan:
     """As :func:`plan`, for a spec at hand (a loaded pipeline's)."""
     opt = resolve_options(spec, options, OPTIONS)
     rows = len(guidance_rows(opt["guidance_scale"], opt["identity_guidance_scale"]))
     ignored = {}
     if options.negative_prompt and opt["guidance_scale"] == 1:
         ignored["negative_prompt"] = "at --guidance 1 there is no unconditional row for it to go into"
-    return spec_plan(spec, opt, rows, ignored)
+    return spec_plan(spec, opt, rows, ignored, runtime)
 
 
 def resolve_options(spec: DitSpec, options: GenerationOptions, names: tuple[str, ...]) -> dict:
@@ -97,14 +121,14 @@ def resolve_options(spec: DitSpec, options: GenerationOptions, names: tuple[str,
     return opt
 
 
-def spec_plan(spec: DitSpec, opt: dict, rows: int, ignored: dict[str, str]) -> GenerationPlan:
+def spec_plan(spec: DitSpec, opt: dict, rows: int, ignored: dict[str, str], runtime: RuntimeOptions) -> GenerationPlan:
     """The plan of resolved options ``opt`` with ``rows`` guidance rows per denoising step."""
 
     def estimate(num_frames: int, height: int, width: int) -> int:
-        return spec.memory(num_frames, height, width, rows)
+        return spec.memory(num_frames, height, width, rows, runtime)
 
     return GenerationPlan(opt, estimate(opt["num_frames"], opt["height"], opt["width"]),
-                          BASE_BYTES + spec.weight_bytes, ignored, estimate,
+                          BASE_BYTES + spec.device_weight_bytes(runtime), ignored, estimate,
                           frame_step=spec.geometry.frame_step, size_step=spec.geometry.spatial_multiple)
 
 
@@ -172,11 +196,14 @@ def spec_of(transformer, vae, defaults: dict, weight_bytes: int) -> DitSpec:
     width = config.num_attention_heads * config.attention_head_dim
     geometry = family.geometry(vae, transformer)
     decoder_floats, decode_frames = _decoder_cost(vae.config, geometry.temporal)
+    tile = (getattr(vae, "tile_sample_min_height", None), getattr(vae, "tile_sample_min_width", None))
     return DitSpec(
         geometry=geometry, defaults=dict(defaults), weight_bytes=weight_bytes,
         latent_channels=family.latent_channels(vae), patch=patch, width=width,
         ffn=config.get("ffn_dim", 4 * width), decoder_floats=decoder_floats, decode_frames=decode_frames,
-        max_positions=config.get("rope_max_seq_len"),
+        max_positions=config.get("rope_max_seq_len"), transformer_bytes=module_bytes([transformer]),
+        vae_bytes=module_bytes([vae]), blocks=len(find_blocks(transformer)),
+        tile_pixels=tile[0] * tile[1] if None not in tile else None,
     )
 
 

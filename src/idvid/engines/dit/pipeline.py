@@ -25,6 +25,7 @@ from idvid.engines.dit.face_inputs import face_tensors
 from idvid.engines.dit.guidance import combine, guidance_rows
 from idvid.engines.model_dir import check_model_dir
 from idvid.engines.output import VideoOutput, array_output
+from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ConfigError, GenerationError, IdvidError, ModelFileError
 from idvid.face.observation import FaceObservation
@@ -43,7 +44,7 @@ TINY_FACE_ENCODER = dict(
 )
 
 
-class IDVideoPipeline(DiffusionPipeline, EngineInputs):
+class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
     """Text + reference faces -> video, on a CogVideoX or Wan backbone with an identity adapter.
 
     Components: ``transformer``, ``vae``, ``text_encoder``, ``tokenizer``, ``scheduler`` (the
@@ -278,7 +279,7 @@ class IDVideoPipeline(DiffusionPipeline, EngineInputs):
         components = self.components.values()
         spec = dit_limits.spec_of(self.transformer, self.vae, self.config.generation_defaults,
                                   dit_limits.module_bytes(components))
-        return dit_limits.plan_for_spec(spec, options)
+        return dit_limits.plan_for_spec(spec, options, self._runtime)
 
     @property
     def _device(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import GenerationError
 
 INDEX_FILE = "motion_generator.json"
@@ -31,8 +32,9 @@ def recognizes(path: Path) -> bool:
     return (Path(path) / INDEX_FILE).is_file()
 
 
-def plan(model: str | Path, options: GenerationOptions) -> GenerationPlan:
-    """The request's frames, size and fps (defaults filled in), checked, and its memory."""
+def plan(model: str | Path, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
+    """The request's frames, size and fps (defaults filled in), checked, and its memory.
+    ``runtime``: nano has no diffusion models, so none of it changes the memory."""
     opt = options.with_defaults(DEFAULTS)
     if not 2 <= opt["num_frames"] <= MAX_FRAMES:
         raise GenerationError(f"frames must be between 2 and {MAX_FRAMES} (got {opt['num_frames']})")

@@ -14,6 +14,7 @@ from pathlib import Path
 from idvid.engines.dit.limits import DitSpec, directory_spec, module_bytes, resolve_options, spec_of, spec_plan
 from idvid.engines.model_dir import read_model_index
 from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import ModelFileError
 from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
 
@@ -25,18 +26,21 @@ OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_sca
 class VaceSpec(DitSpec):
     control_blocks: int = 0  # the transformer's VACE blocks
 
-    def memory(self, num_frames: int, height: int, width: int, rows: int) -> int:
+    def memory(self, num_frames: int, height: int, width: int, rows: int,
+               runtime: RuntimeOptions = RuntimeOptions()) -> int:
         frames = num_frames + MAX_REFERENCES * self.geometry.temporal  # what diffusers denoises
-        hints = rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
-        return super().memory(frames, height, width, rows) + hints
+        scale = 0.5 if runtime.dtype != "float32" else 1.0
+        hints = scale * rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
+        return int(super().memory(frames, height, width, rows, runtime) + hints)
 
 
-def plan(model: str, options: GenerationOptions) -> GenerationPlan:
+def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
     """Resolve ``options`` against ``model``'s defaults and grid; estimate its memory."""
-    return plan_for_spec(vace_spec(model), options)
+    return plan_for_spec(vace_spec(model), options, runtime)
 
 
-def plan_for_spec(spec: VaceSpec, options: GenerationOptions) -> GenerationPlan:
+def plan_for_spec(spec: VaceSpec, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()
+                  ) -> GenerationPlan:
     opt = resolve_options(spec, options, OPTIONS)
     guided = opt["guidance_scale"] > 1  # diffusers' rule: no unconditional pass at or below 1
     ignored = {}
@@ -44,7 +48,7 @@ def plan_for_spec(spec: VaceSpec, options: GenerationOptions) -> GenerationPlan:
         ignored["identity_guidance_scale"] = "Wan-VACE takes the person from the reference images alone"
     if options.negative_prompt and not guided:
         ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
-    return spec_plan(spec, opt, 2 if guided else 1, ignored)
+    return spec_plan(spec, opt, 2 if guided else 1, ignored, runtime)
 
 
 def vace_spec(model: str) -> VaceSpec:

@@ -18,6 +18,7 @@ from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.model_dir import check_model_dir
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.vace.limits import MAX_REFERENCES, loaded_spec, plan_for_spec
 from idvid.engines.vace.reference import subject_reference
 from idvid.errors import ConfigError, GenerationError, ModelFileError
@@ -25,7 +26,7 @@ from idvid.face.analyzer import as_face_list
 from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
 
 
-class VacePipeline(WanVACEPipeline, EngineInputs):
+class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
     """``WanVACEPipeline`` whose call takes photos of a person; diffusers' loading, offloading,
     caches and LoRA all apply unchanged. ``generation_defaults``: the options a call leaves out."""
 
@@ -74,7 +75,7 @@ class VacePipeline(WanVACEPipeline, EngineInputs):
 
     def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
         spec = loaded_spec(self.transformer, self.vae, self.config.generation_defaults, self.components.values())
-        return plan_for_spec(spec, options)
+        return plan_for_spec(spec, options, self._runtime)
 
     @property
     def _device(self) -> str:

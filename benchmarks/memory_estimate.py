@@ -22,6 +22,7 @@ CASES = [
     "nano:256x256x73", "nano:512x512x240", "nano:1024x1024x48", "nano:2048x2048x48",
     "tiny:256x256x17", "tiny:512x512x33", "tiny:1024x1024x17",
     "tiny-cogvideox:256x256x17", "tiny-cogvideox:512x512x33", "tiny-cogvideox:1024x1024x17",
+    "tiny-vace:256x256x17", "tiny-vace:512x512x33", "tiny-vace:1024x1024x17",
 ]
 
 

@@ -149,6 +149,29 @@ def test_info_lists_presets_and_where_they_resolve(capsys):
     assert code == 0
     assert "tiny" in out and "wan2.1-1.3b" in out and "IDVID_MODEL_WAN2_1_1_3B" in out
     assert "diffusers" in out and "device: " in out
+    for name in ("wan2.1-vace-1.3b", "wan2.1-vace-14b"):
+        assert f"IDVID_MODEL_{name.upper().replace('.', '_').replace('-', '_')}" in out
+    lines = out.splitlines()
+    tiny_vace = lines.index(next(line for line in lines if line.lstrip().startswith("tiny-vace ")))
+    from idvid.engines import GenerationOptions, engine_package
+
+    planned = engine_package("vace").plan("tiny-vace", GenerationOptions()).memory_bytes
+    assert lines[tiny_vace + 2].strip() == f"memory at 64x64, 17 frames (computed): {planned / 2**30:.1f} GiB"
+
+
+def test_info_gives_the_memory_of_each_runtime_option_where_they_differ(monkeypatch):
+    from idvid.info import memory_line
+    from idvid.presets import PRESETS, Preset
+
+    # pixel-small at a size where weights and activations, not the process, dominate
+    big = Preset("big", "dit", "test", family="wan", builder=PRESETS["pixel-small"].builder,
+                 defaults={**PRESETS["pixel-small"].defaults, "height": 1024, "width": 1024, "num_frames": 33})
+    monkeypatch.setitem(PRESETS, "big", big)
+    line = memory_line("big")
+    sizes = [float(part.rsplit(" ", 2)[-2]) for part in line.split(": ", 1)[1].split(", ")]
+    labels = [part.rsplit(" ", 2)[0] for part in line.split(": ", 1)[1].split(", ")]
+    assert labels == ["float32", "bfloat16", "bf16 + model offload", "bf16 + group offload + VAE tiling"]
+    assert sizes[0] > sizes[1] >= sizes[3]
 
 
 def test_console_script_help_runs():

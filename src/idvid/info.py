@@ -24,6 +24,35 @@ def _device() -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+# What `idvid info` computes each preset's memory with, at its default size.
+MEMORY_SETTINGS = {
+    "float32": {},
+    "bfloat16": {"dtype": "bfloat16"},
+    "bf16 + model offload": {"dtype": "bfloat16", "offload": "model"},
+    "bf16 + group offload + VAE tiling": {"dtype": "bfloat16", "offload": "group", "vae_tiling": True},
+}
+
+
+def memory_line(name: str) -> str:
+    """A preset's peak memory at its default size with each of MEMORY_SETTINGS, computed from its
+    configs by its engine's plan (the estimate `generate` checks against free memory)."""
+    from idvid.engines import GenerationOptions, RuntimeOptions, engine_package
+    from idvid.errors import IdvidError
+    from idvid.presets import get_preset
+
+    plan = engine_package(get_preset(name).engine).plan
+    try:
+        plans = {label: plan(name, GenerationOptions(), RuntimeOptions(**kw)) for label, kw in MEMORY_SETTINGS.items()}
+    except IdvidError:
+        return "memory: computed from the model's configs, which come with its weights"
+    o = plans["float32"].options
+    sizes = {label: f"{p.memory_bytes / 2**30:.1f} GiB" for label, p in plans.items()}
+    if len(set(sizes.values())) == 1:
+        return f"memory at {o['width']}x{o['height']}, {o['num_frames']} frames (computed): {sizes['float32']}"
+    return (f"memory at {o['width']}x{o['height']}, {o['num_frames']} frames (computed): "
+            + ", ".join(f"{label} {size}" for label, size in sizes.items()))
+
+
 def describe() -> str:
     import idvid
     from idvid.presets import DEFAULT_MODEL, PRESETS, resolve_preset_dir
@@ -36,4 +65,5 @@ def describe() -> str:
         where = f"{path} ({how})" if path else how
         lines.append(f"  {preset.name:<20} [{preset.engine}] {preset.description}")
         lines.append(f"  {'':<20} weights: {where}")
+        lines.append(f"  {'':<20} {memory_line(preset.name)}")
     return "\n".join(lines)

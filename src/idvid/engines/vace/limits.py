@@ -1,8 +1,9 @@
 """What a Wan-VACE model can make and what a request costs, read from configs alone.
 
 The grid and memory model are the DiT engine's (the same Wan VAE and transformer blocks), plus
-what VACE adds: each reference image is a latent frame in front of the video, and the control
-blocks keep one hint per block for the whole step.
+what VACE adds: each reference image is a latent frame in front of the video, the control
+blocks keep one hint per block for the whole step, and the (blank) conditioning video is held
+at full resolution.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from idvid.errors import ModelFileError
 from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
 
 MAX_REFERENCES = 4  # reference photos per video; memory is planned for this many
+PERSON_MASK_BYTES = 64 * 2**20  # MediaPipe's selfie segmenter, which cuts the person out of each photo
 OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "fps")
 
 
@@ -31,7 +33,10 @@ class VaceSpec(DitSpec):
         frames = num_frames + MAX_REFERENCES * self.geometry.temporal  # what diffusers denoises
         scale = 0.5 if runtime.dtype != "float32" else 1.0
         hints = scale * rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
-        return int(super().memory(frames, height, width, rows, runtime) + hints)
+        # The conditioning video diffusers builds (blank here) and its masked copy, float32 RGB,
+        # alive through the whole call.
+        conditioning = 2 * 3 * num_frames * height * width * 4
+        return int(super().memory(frames, height, width, rows, runtime) + hints + conditioning + PERSON_MASK_BYTES)
 
 
 def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:

@@ -397,8 +397,10 @@ def _label_path(item: str) -> tuple[str, Path]:
 def cmd_bench(args) -> None:
     from idvid.eval.bench import bench_command
 
-    print(bench_command(suite=args.suite, model=args.model, out=args.out, device=args.device,
-                        overwrite=args.overwrite, compare=args.compare, runtime=_runtime(args)))
+    report = bench_command(suite=args.suite, model=args.model, out=args.out, device=args.device,
+                           overwrite=args.overwrite, compare=args.compare, runtime=_runtime(args))
+    if report:  # under `accelerate launch`, the main process reports for all
+        print(report)
 
 
 def cmd_synth(args) -> None:

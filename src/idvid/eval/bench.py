@@ -157,11 +157,17 @@ def run_bench(
     Raises:
         SuiteError, BenchError, ModelFileError, FaceError, GenerationError (all IdvidError).
     """
-    from tqdm.auto import tqdm
+    from accelerate import PartialState
 
     from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
     from idvid.eval.models import EvalModels
 
+    import torch
+
+    # One process, unless started by `accelerate launch`; CPU processes talk over gloo.
+    processes = PartialState(cpu=not torch.cuda.is_available())
+    if processes.num_processes > 1 and (device or "").startswith("cuda"):
+        device = str(processes.device)  # one GPU per process
     runtime = runtime or RuntimeOptions()
     suite = load_suite(suite_path)  # 1. check everything before any heavy work
     # unknown presets, broken model directories, and suite options past the model's limits
@@ -173,39 +179,63 @@ def run_bench(
     if not isinstance(models, EvalModels):
         models = EvalModels(models)
 
-    rows = {} if fresh else read_rows(out_dir / METRICS_FILE)  # 2. plan: what is missing
+    rows = {} if fresh else read_rows(out_dir / METRICS_FILE)  # 2. plan: what is missing, and whose
     items = suite.items()
     todo = [it for it in items if fresh or not (_video(out_dir, it).is_file() and it.id in rows)]
     run.reused = [it.id for it in items if it not in todo]
+    mine = todo[processes.process_index::processes.num_processes]
     references = {}  # face id -> analysed reference photos; a photo without a face fails now
-    for face in dict.fromkeys(it.face for it in todo):
+    for face in dict.fromkeys(it.face for it in mine):
         references[face.id] = _analyze_references(face, models)
-    if fresh:  # only now, so a bad photo or model leaves no folder behind
+    if fresh and processes.is_main_process:  # only now, so a bad photo or model leaves no folder behind
         _clear_run(out_dir)
         write_text(out_dir / RUN_FILE, json.dumps(config, indent=2) + "\n")
+    processes.wait_for_everyone()
 
-    engine = None
-    with tqdm(total=len(items), initial=len(run.reused), desc=f"bench {suite.name}", unit="video",
+    new_rows = _run_items(run, mine, references, model, device, runtime, models, progress and processes.is_main_process,
+                          rows if processes.num_processes == 1 else None, len(items))
+    if processes.num_processes > 1:  # 3b. every process's rows, in suite order, by the main process
+        from accelerate.utils import gather_object
+
+        rows.update(dict(gather_object(list(new_rows.items()))))
+        run.generated, run.evaluated = gather_object(run.generated), gather_object(run.evaluated)
+        if processes.is_main_process:
+            write_rows(out_dir / METRICS_FILE, rows, order=[it.id for it in items])
+    if processes.is_main_process:  # 4. summary and report, from what is on disk
+        run.summary = summarize_run(out_dir)
+        write_text(out_dir / SUMMARY_FILE, json.dumps(run.summary, indent=2, allow_nan=False) + "\n")
+        if report:
+            from idvid.eval.report import write_report
+
+            write_report([out_dir], out_dir / REPORT_FILE)
+    processes.wait_for_everyone()
+    return run
+
+
+def _run_items(run: BenchRun, items: list[SuiteItem], references: dict, model: str, device, runtime, models,
+               progress: bool, rows: dict | None, total: int) -> dict[str, dict]:
+    """Generate what has no video, score what has no row; -> the new rows. ``rows``: the run's
+    rows to write metrics.csv from after each item (one process), None to leave that to the caller."""
+    from tqdm.auto import tqdm
+
+    engine, new_rows = None, {}
+    order = [it.id for it in run.suite.items()]
+    with tqdm(total=total, initial=total - len(items), desc=f"bench {run.suite.name}", unit="video",
               disable=not progress, dynamic_ncols=True) as bar:
-        for item in todo:  # 3. generate what has no video, score what has no row
+        for item in items:
             bar.set_postfix_str(item.id)
-            if not _video(out_dir, item).is_file():
+            if not _video(run.out_dir, item).is_file():
                 if engine is None:
                     engine, run.load_seconds = _load_engine(model, device, runtime)
-                _generate(engine, suite, item, out_dir)
+                _generate(engine, run.suite, item, run.out_dir)
                 run.generated.append(item.id)
-            rows[item.id] = _evaluate(suite, item, out_dir, references[item.face.id], models)
+            new_rows[item.id] = _evaluate(run.suite, item, run.out_dir, references[item.face.id], models)
             run.evaluated.append(item.id)
-            write_rows(out_dir / METRICS_FILE, rows, order=[it.id for it in items])
+            if rows is not None:
+                rows[item.id] = new_rows[item.id]
+                write_rows(run.out_dir / METRICS_FILE, rows, order=order)
             bar.update(1)
-
-    run.summary = summarize_run(out_dir)  # 4. summary and report, from what is on disk
-    write_text(out_dir / SUMMARY_FILE, json.dumps(run.summary, indent=2, allow_nan=False) + "\n")
-    if report:
-        from idvid.eval.report import write_report
-
-        write_report([out_dir], out_dir / REPORT_FILE)
-    return run
+    return new_rows
 
 
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, overwrite: bool = False) -> Path:
@@ -248,6 +278,8 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
     if len(models) > 1:
         return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress, runtime)
     run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite, runtime=runtime)
+    if not run.summary:  # a process other than the main one under `accelerate launch`: it reports nothing
+        return ""
     return "\n".join([format_summary(run.summary), _run_counts(run),
                       f"results in {run.out_dir}: {METRICS_FILE}, {SUMMARY_FILE}, {REPORT_FILE} (open it in a browser)"])
 
@@ -268,6 +300,8 @@ def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, 
         plan_generation(model, options, device=device, runtime=runtime)
     runs = [run_bench(suite, model, out / name, device=device, progress=progress, overwrite=overwrite,
                       runtime=runtime) for model, name in zip(models, names)]
+    if not all(run.summary for run in runs):  # not the main process under `accelerate launch`
+        return ""
     from idvid.eval.report import write_report
 
     report = write_report([run.out_dir for run in runs], out / REPORT_FILE)  # rewritten as the runs resume
@@ -297,6 +331,8 @@ def _load_engine(model: str, device: str | None, runtime):
 
 
 def _generate(engine, suite: Suite, item: SuiteItem, out_dir: Path) -> None:
+    from accelerate import PartialState
+
     from idvid.engines import GenerationOptions
 
     options = GenerationOptions(**suite.options, seed=item.seed, face_index=item.face.face_index)
@@ -306,7 +342,7 @@ def _generate(engine, suite: Suite, item: SuiteItem, out_dir: Path) -> None:
     output.save(_video(out_dir, item))
     frames, height, width = (int(v) for v in output.frames.shape[:3])
     info = {"seconds": seconds, "num_frames": frames, "height": height, "width": width, "fps": output.fps,
-            "seed": item.seed, "created": now()}
+            "seed": item.seed, "process": PartialState().process_index, "created": now()}
     write_text(item_file(out_dir, item.id, "generation.json"), json.dumps(info, indent=2) + "\n")
 
 

@@ -112,6 +112,8 @@ examples:
   idvid bench my_suite.yaml --model ./my-model --out runs/mine   # rerun the same line to resume
   idvid bench --compare runs/wan runs/mine --out runs/wan-vs-mine
   idvid bench smoke --model tiny --model tiny-vace --out runs/side   # same suite and seeds, one report
+  accelerate launch --num_processes 4 -m idvid.cli bench default --model wan2.1-vace-14b --device cuda --out runs/v
+                                                            # 4 GPUs share the items; one run, one report
 
 suite file (YAML; the full schema: python -m pydoc idvid.eval.bench):
   name: my-suite

@@ -130,3 +130,14 @@ def resolve_preset_dir(preset: Preset) -> tuple[Path | None, str]:
         return Path(path), "Hugging Face cache"
     except Exception:  # noqa: BLE001 - any cache miss means "not available locally"
         return None, f"not found: set ${preset.env_var} to a local copy of {preset.repo_id}, or put it in the HF cache"
+
+
+def preset_dir(preset: Preset) -> Path:
+    """The directory a downloadable preset's weights are in; ModelFileError saying where they
+    were looked for when they are not there."""
+    from idvid.errors import ModelFileError
+
+    path, how = resolve_preset_dir(preset)
+    if path is None:
+        raise ModelFileError(f"model {preset.name!r} is {how}")
+    return path

@@ -7,9 +7,10 @@ problems (missing pieces, pickle weights, truncated files) into one clear line.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
-from idvid.errors import ModelFileError
+from idvid.errors import IdvidError, ModelFileError
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 
@@ -68,3 +69,16 @@ def _check_safetensors(file: Path) -> None:
         raise ModelFileError(f"corrupt weights file {file}: {err}") from None
     if empty:
         raise ModelFileError(f"weights file {file} holds no tensors")
+
+
+@contextmanager
+def model_file_errors(source):
+    """Turns a loading library's exception for a broken directory into one ModelFileError line."""
+    try:
+        yield
+    except IdvidError:
+        raise
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        text = str(err).strip()
+        first_line = text.splitlines()[0] if text else type(err).__name__
+        raise ModelFileError(f"cannot load model from {source}: {first_line}") from err

@@ -62,6 +62,10 @@ class DiffusersRuntime:
 
     _runtime = RuntimeOptions()
 
+    @property
+    def _device(self) -> str:
+        return str(self._execution_device)
+
     def set_runtime(self, runtime: RuntimeOptions, device: str | None = None):
         import torch
 

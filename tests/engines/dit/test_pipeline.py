@@ -8,7 +8,7 @@ import torch
 from adapter_helpers import open_adapter
 
 from idvid.engines.dit.pipeline import IDVideoPipeline
-from idvid.errors import ConfigError, GenerationError, ModelFileError
+from idvid.errors import ConfigError, GenerationError
 
 FAST = dict(num_frames=5, height=32, width=32, num_inference_steps=2)
 

@@ -19,7 +19,7 @@ from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import GenerationError, ModelFileError
 from idvid.models.backbones import VideoGeometry, family_of
 from idvid.models.injection import find_blocks
-from idvid.presets import FAMILY_DEFAULTS, PRESETS, get_preset, resolve_preset_dir
+from idvid.presets import FAMILY_DEFAULTS, PRESETS, get_preset, preset_dir
 
 # Process memory before any model: Python, torch, diffusers, the face stack (measured 0.9-1.1 GB).
 BASE_BYTES = 1024 * 2**20
@@ -138,10 +138,7 @@ def dit_spec(model: str) -> DitSpec:
         preset = get_preset(model)
         if preset.repo_id is None:
             return _builtin_spec(preset)
-        path, how = resolve_preset_dir(preset)
-        if path is None:
-            raise ModelFileError(f"model {model!r} is {how}")
-        return directory_spec(path, preset.defaults)
+        return directory_spec(preset_dir(preset), preset.defaults)
     return directory_spec(Path(model).expanduser(), None)
 
 

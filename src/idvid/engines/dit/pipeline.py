@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
 
@@ -23,17 +22,17 @@ from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.dit import limits as dit_limits
 from idvid.engines.dit.face_inputs import face_tensors
 from idvid.engines.dit.guidance import combine, guidance_rows
-from idvid.engines.model_dir import check_model_dir
+from idvid.engines.model_dir import check_model_dir, model_file_errors
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.request import GenerationOptions, GenerationPlan
-from idvid.errors import ConfigError, GenerationError, IdvidError, ModelFileError
+from idvid.errors import ConfigError, GenerationError
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of
 from idvid.models.face_knowledge import FaceKnowledgeEncoder
 from idvid.models.injection import IdentityInjector, find_blocks
 from idvid.models.pixel_autoencoder import PixelShuffleAutoencoder  # noqa: F401 - loadable as a saved component
-from idvid.presets import FAMILY_DEFAULTS, PRESETS, Preset, get_preset, resolve_preset_dir
+from idvid.presets import FAMILY_DEFAULTS, PRESETS, Preset, get_preset, preset_dir
 
 logger = logging.getLogger("idvid")
 
@@ -123,7 +122,7 @@ class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
         elif "face_encoder" not in check_model_dir(source):
             pipe = cls._from_backbone_dir(Path(source), generation_defaults=None, **kwargs)
         else:
-            with _model_file_errors(source):
+            with model_file_errors(source):
                 pipe = super().from_pretrained(source, use_safetensors=True, **kwargs)
         if not pipe.config.weights_trained:
             logger.warning(
@@ -137,12 +136,10 @@ class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
         preset = get_preset(name)
         if preset.repo_id is None:
             return cls._tiny(preset)
-        path, how = resolve_preset_dir(preset)
-        if path is None:
-            raise ModelFileError(f"model {name!r} is {how}")
+        path = preset_dir(preset)
         index = check_model_dir(path)
         if "face_encoder" in index:
-            with _model_file_errors(path):
+            with model_file_errors(path):
                 return super().from_pretrained(path, use_safetensors=True, **kwargs)
         return cls._from_backbone_dir(path, generation_defaults=preset.defaults, **kwargs)
 
@@ -171,7 +168,7 @@ class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
     @classmethod
     def _from_backbone_dir(cls, path: Path, generation_defaults: dict | None, **kwargs) -> "IDVideoPipeline":
         """A plain diffusers backbone checkout + a fresh adapter; None takes the family's defaults."""
-        with _model_file_errors(path):
+        with model_file_errors(path):
             base = DiffusionPipeline.from_pretrained(path, use_safetensors=True, **kwargs)
         components = {k: base.components[k] for k in ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")}
         if generation_defaults is None:
@@ -280,10 +277,6 @@ class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
         spec = dit_limits.spec_of(self.transformer, self.vae, self.config.generation_defaults,
                                   dit_limits.module_bytes(components))
         return dit_limits.plan_for_spec(spec, options, self._runtime)
-
-    @property
-    def _device(self) -> str:
-        return str(self._execution_device)
 
     @torch.no_grad()
     def __call__(
@@ -404,16 +397,3 @@ class IDVideoPipeline(DiffusionPipeline, DiffusersRuntime, EngineInputs):
                 if progress is not None:
                     progress(step + 1, len(timesteps))
         return latents
-
-
-@contextmanager
-def _model_file_errors(source):
-    """Turns the loaders' exceptions for a broken directory into one ModelFileError line."""
-    try:
-        yield
-    except IdvidError:
-        raise
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
-        text = str(err).strip()
-        first_line = text.splitlines()[0] if text else type(err).__name__
-        raise ModelFileError(f"cannot load model from {source}: {first_line}") from err

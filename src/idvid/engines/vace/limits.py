@@ -17,7 +17,7 @@ from idvid.engines.model_dir import read_model_index
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import ModelFileError
-from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
+from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, preset_dir
 
 MAX_REFERENCES = 4  # reference photos per video; memory is planned for this many
 PERSON_MASK_BYTES = 64 * 2**20  # MediaPipe's selfie segmenter, which cuts the person out of each photo
@@ -62,10 +62,7 @@ def vace_spec(model: str) -> VaceSpec:
         preset = get_preset(model)
         if preset.builder is not None:
             return _builtin_spec(preset)
-        path, how = resolve_preset_dir(preset)
-        if path is None:
-            raise ModelFileError(f"model {model!r} is {how}")
-        return _directory_spec(path, preset.defaults)
+        return _directory_spec(preset_dir(preset), preset.defaults)
     return _directory_spec(Path(model).expanduser(), VACE_DEFAULTS)
 
 

@@ -15,15 +15,15 @@ import torch
 from diffusers import WanVACEPipeline
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
-from idvid.engines.model_dir import check_model_dir
+from idvid.engines.model_dir import check_model_dir, model_file_errors
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.vace.limits import MAX_REFERENCES, loaded_spec, plan_for_spec
 from idvid.engines.vace.reference import subject_reference
-from idvid.errors import ConfigError, GenerationError, ModelFileError
+from idvid.errors import ConfigError, GenerationError
 from idvid.face.analyzer import as_face_list
-from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, resolve_preset_dir
+from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, preset_dir
 
 
 class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
@@ -52,17 +52,11 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
                 raise ConfigError(f"{source} is a {preset.engine} model, not Wan-VACE; load it with idvid.load_engine")
             if preset.builder is not None:
                 return cls._tiny(preset)
-            path, how = resolve_preset_dir(preset)
-            if path is None:
-                raise ModelFileError(f"model {source!r} is {how}")
             kwargs.setdefault("generation_defaults", preset.defaults)
-            source = str(path)
+            source = str(preset_dir(preset))
         check_model_dir(source)
-        try:
+        with model_file_errors(source):
             return super().from_pretrained(source, use_safetensors=True, **kwargs)
-        except (OSError, ValueError, KeyError, RuntimeError) as err:
-            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            raise ModelFileError(f"cannot load Wan-VACE from {source}: {first_line}") from err
 
     @classmethod
     def _tiny(cls, preset) -> VacePipeline:
@@ -76,10 +70,6 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
     def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
         spec = loaded_spec(self.transformer, self.vae, self.config.generation_defaults, self.components.values())
         return plan_for_spec(spec, options, self._runtime)
-
-    @property
-    def _device(self) -> str:
-        return str(self._execution_device)
 
     @torch.no_grad()
     def __call__(

@@ -146,7 +146,8 @@ def _bench_parser(sub) -> None:
                    help="preset name or model directory (required for a run; list with `idvid info`); repeat it "
                    "to run the suite on several models, each in --out/NAME, with one report comparing them")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="run folder (new, empty, or an earlier run of the same model and suite to resume); "
+                   help="run folder (new, empty, or an earlier run of the same model and suite to resume; with "
+                   "several --model, one such folder per model inside it); "
                    "with --compare, the folder for the comparison report")
     p.add_argument("--device", default=None, help="torch device for generation, e.g. cpu or cuda (default: cpu)")
     _runtime_arguments(p)
@@ -331,7 +332,7 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    plan_generation(args.model, options, device=args.device, runtime=runtime)
+    plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
     # The faces too (none, several, too small, different people): the engine takes these analyses.
     faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)

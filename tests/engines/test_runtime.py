@@ -6,7 +6,15 @@ import pytest
 import torch
 from cli_helpers import error_line, run_cli
 
-from idvid.engines import GenerationOptions, RuntimeOptions, engine_package, load_engine, plan_generation
+from idvid.engines import (
+    GenerationOptions,
+    RuntimeOptions,
+    engine_kind,
+    engine_package,
+    load_engine,
+    plan_generation,
+)
+from idvid.engines.dit.limits import dit_spec
 from idvid.errors import GenerationError
 from idvid.video import read_video
 
@@ -43,6 +51,10 @@ def test_diffusion_engines_apply_precision_tiling_and_cache(model, astronaut_pat
     assert engine.transformer.is_cache_enabled and engine.transformer._cache_config.threshold == 0.1
     frames = engine(faces=astronaut_path, **RUN).frames
     assert frames.shape == (9, 64, 64, 3) and frames.std() > 0
+    # the loaded half-precision engine plans the same as its configs say (halved once, not twice)
+    options = GenerationOptions(num_frames=9, height=64, width=64)
+    from_configs = engine_package(engine_kind(model)).plan(model, options, engine._runtime)
+    assert engine._plan(options, "np").resident_bytes == from_configs.resident_bytes
 
 
 @pytest.mark.parametrize("offload", ["model", "group"])
@@ -66,5 +78,9 @@ def test_the_plan_counts_what_each_option_keeps_on_the_device():
     assert plan(vae_tiling=True).memory_bytes < full.memory_bytes  # at 512 px the decoder dominates
     resident = [plan(offload=mode).resident_bytes for mode in ("none", "model", "group")]
     assert resident[0] > max(resident[1:])  # (tiny models are mostly VAE, so group keeps about as much as model)
+    spec = dit_spec("tiny")
+    text_encoder_and_adapter = spec.weight_bytes - spec.transformer_bytes - spec.vae_bytes
+    # diffusers' group offloading moves a text encoder (no block list) as one group
+    assert spec.device_weight_bytes(RuntimeOptions(offload="group")) >= text_encoder_and_adapter
     with pytest.raises(GenerationError, match="give --device cuda"):  # planning for a GPU needs one
         plan_generation("tiny", options, runtime=RuntimeOptions(offload="model"))

@@ -44,14 +44,15 @@ def engine_kind(model: str) -> str:
 
 
 def plan_generation(model: str, options: GenerationOptions, device: str | None = None,
-                    runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
-    """Check ``options`` against ``model``'s limits and memory with ``runtime``'s precision,
-    offloading and tiling, from its configs alone (no weights load): the resolved plan, or a
-    GenerationError that says what would fit."""
+                    runtime: RuntimeOptions = RuntimeOptions(), photos: int = 1) -> GenerationPlan:
+    """Check ``options`` and the number of reference ``photos`` against ``model``'s limits and
+    memory with ``runtime``'s precision, offloading and tiling, from its configs alone (no
+    weights load): the resolved plan, or a GenerationError that says what would fit."""
     if device:
         check_device(device)
     runtime.check_device(device)
     plan = engine_package(engine_kind(model)).plan(model, options, runtime)
+    plan.check_photos(photos)
     check_memory(plan, device)
     return plan
 
@@ -62,7 +63,8 @@ def load_engine(model: str, device: str | None = None, runtime: RuntimeOptions =
     if device:
         check_device(device)
     runtime.check_device(device)
-    return engine_package(engine_kind(model)).Pipeline.from_pretrained(model).set_runtime(runtime, device)
+    pipeline = engine_package(engine_kind(model)).Pipeline
+    return pipeline.from_pretrained(model, **runtime.load_kwargs(pipeline)).set_runtime(runtime, device)
 
 
 def check_device(device: str) -> None:

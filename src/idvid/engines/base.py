@@ -87,14 +87,16 @@ class EngineInputs:
         ignore_runtime(self.engine_name, runtime, "it has no diffusion models to cast, offload or cache")
         return self.to(device) if device else self
 
-    def check_request(self, prompt: str, options: GenerationOptions, output_type: str) -> dict:
+    def check_request(self, prompt: str, options: GenerationOptions, output_type: str, photos: int = 1) -> dict:
         """The options resolved for this model, after every check that needs no face analysis:
-        the prompt, the output type, the model's limits, memory; says which options it ignores."""
+        the prompt, the output type, the model's limits, memory, the number of reference
+        ``photos``; says which options it ignores."""
         check_prompt(prompt)
         if output_type not in self.output_types:
             raise GenerationError(f"output_type must be one of {', '.join(map(repr, self.output_types))}, "
                                   f"got {output_type!r}")
         plan = self._plan(options, output_type)
+        plan.check_photos(photos)
         check_memory(plan, self._device, loaded=True)
         for name, reason in plan.ignored.items():
             logger.warning("%s ignores %s: %s", self.engine_name, OPTION_FLAGS.get(name, name), reason)

@@ -81,7 +81,8 @@ class GenerationPlan:
     estimated peak memory of the process; resident_bytes: the part of it a loaded engine
     already holds (libraries and weights); ignored: options the user set that this engine
     does not use, each with the reason; estimate: bytes for other (frames, height, width), to say what would fit;
-    frame_step / size_step: the engine's grid, so suggestions are valid requests.
+    frame_step / size_step: the engine's grid, so suggestions are valid requests;
+    max_photos: how many reference photos the engine takes (None: any number).
     """
 
     options: dict
@@ -91,6 +92,12 @@ class GenerationPlan:
     estimate: Callable[[int, int, int], int]
     frame_step: int = 1
     size_step: int = 2
+    max_photos: int | None = None
+
+    def check_photos(self, count: int) -> None:
+        """GenerationError when ``count`` reference photos are more than the engine takes."""
+        if self.max_photos is not None and count > self.max_photos:
+            raise GenerationError(f"this model takes at most {self.max_photos} reference photos, got {count}")
 
 
 def check_prompt(prompt) -> None:

@@ -40,9 +40,23 @@ class RuntimeOptions:
         if self.cache is not None and not 0 <= self.cache <= 1:
             raise GenerationError(f"--cache is a First Block Cache threshold from 0 to 1, got {self.cache:g}")
 
+    @property
+    def size_factor(self) -> float:
+        """Bytes per float32 byte that weights and activations take at this precision."""
+        return 1.0 if self.dtype == "float32" else 0.5
+
     def given(self) -> list[str]:
         """The options set to something other than the default."""
         return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+
+    def load_kwargs(self, pipeline: type) -> dict:
+        """What ``pipeline.from_pretrained`` takes to load in this precision (loading float32
+        and casting after would need twice the host memory)."""
+        if self.dtype == "float32" or not issubclass(pipeline, DiffusersRuntime):
+            return {}
+        import torch
+
+        return {"torch_dtype": getattr(torch, self.dtype)}
 
     def check_device(self, device: str | None) -> None:
         """GenerationError for offloading without a GPU to offload from."""

@@ -5,7 +5,10 @@
     run.summary["metrics"]["facesim"]["mean"]
 
 or ``idvid bench SUITE.yaml --model M --out DIR``; ``idvid bench --compare RUN_A RUN_B --out DIR``
-writes a side-by-side report of finished runs.
+writes a side-by-side report of finished runs; ``--model A --model B ...`` runs the suite on
+each model into ``DIR/<name>/`` (every model and folder checked first) and writes that report
+as ``DIR/report.html``. Under ``accelerate launch`` the processes (a GPU each) split the items
+still to do, and the main process writes the run folder as one process would.
 
 Suite YAML schema
 -----------------
@@ -44,14 +47,15 @@ Run folder
 ----------
 ::
 
-    run.json        suite (with fingerprint), model, options, metrics, idvid version, device
+    run.json        suite (with fingerprint), model, options, runtime (dtype, offload, tiling, cache),
+                    metrics, idvid version, device
     metrics.csv     one row per item: item_id, face, prompt_id, prompt, seed, tags (";"-joined),
                     one column per metric output (empty = not measured), gen_seconds, eval_seconds
     summary.json    per metric: mean, std, n, n_missing, ci95, direction; per tag / per face
                     means; pooled face FID; skipped metrics; timing totals
     report.html     see :mod:`idvid.eval.report`
     videos/<item_id>.mp4
-    items/<item_id>.generation.json   generation time and shape (kept for re-evaluation)
+    items/<item_id>.generation.json   generation time, shape, the process that made it
     items/<item_id>.eval.json         the full EvalResult (values, notes, skips, series)
     items/<item_id>.features.npz      FID features, when a feature extractor is configured
 
@@ -59,8 +63,10 @@ Resuming: a rerun into the same folder skips items that have both a video and a 
 item with a video but no row is evaluated again (not regenerated); a row without a video is
 generated again. The folder must hold a run of the same model and suite (same fingerprint),
 or nothing (an earlier run that finished no video, e.g. one stopped by a bad option, is simply
-started again); ``overwrite=True`` deletes the old run's files first. Every file is written
-atomically (temporary file + rename), so an interrupted run resumes cleanly.
+started again), with the same runtime options; ``overwrite=True`` deletes the old run's files
+first. Every file is written atomically (temporary file + rename), so an interrupted run resumes
+cleanly. A multi-process run writes metrics.csv at its end, so after an interruption its
+finished videos are scored again (not generated again).
 """
 
 from __future__ import annotations
@@ -157,25 +163,20 @@ def run_bench(
     Raises:
         SuiteError, BenchError, ModelFileError, FaceError, GenerationError (all IdvidError).
     """
+    import torch
     from accelerate import PartialState
 
-    from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
+    from idvid.engines import RuntimeOptions
     from idvid.eval.models import EvalModels
-
-    import torch
 
     # One process, unless started by `accelerate launch`; CPU processes talk over gloo.
     processes = PartialState(cpu=not torch.cuda.is_available())
     if processes.num_processes > 1 and (device or "").startswith("cuda"):
         device = str(processes.device)  # one GPU per process
     runtime = runtime or RuntimeOptions()
-    suite = load_suite(suite_path)  # 1. check everything before any heavy work
-    # unknown presets, broken model directories, and suite options past the model's limits
-    plan_generation(model, GenerationOptions(**suite.options), device=device, runtime=runtime)
+    suite, config, fresh = check_run(suite_path, model, out_dir, device, runtime, overwrite)  # 1. before heavy work
     out_dir = Path(out_dir).expanduser()
-    run = BenchRun(out_dir, suite, _model_key(model))
-    config = _run_config(suite, run.model, device, runtime)
-    fresh = _check_dir(out_dir, config, overwrite)
+    run = BenchRun(out_dir, suite, config["model"])
     if not isinstance(models, EvalModels):
         models = EvalModels(models)
 
@@ -184,16 +185,19 @@ def run_bench(
     todo = [it for it in items if fresh or not (_video(out_dir, it).is_file() and it.id in rows)]
     run.reused = [it.id for it in items if it not in todo]
     mine = todo[processes.process_index::processes.num_processes]
-    references = {}  # face id -> analysed reference photos; a photo without a face fails now
-    for face in dict.fromkeys(it.face for it in mine):
-        references[face.id] = _analyze_references(face, models)
-    if fresh and processes.is_main_process:  # only now, so a bad photo or model leaves no folder behind
+    # face id -> analysed reference photos; every process checks every photo still needed, so a
+    # photo without a face is the same one-line error everywhere, before anything is written
+    references = {face.id: _analyze_references(face, models) for face in dict.fromkeys(it.face for it in todo)}
+    processes.wait_for_everyone()  # all have read the folder before the main process changes it
+    if fresh and processes.is_main_process:
         _clear_run(out_dir)
         write_text(out_dir / RUN_FILE, json.dumps(config, indent=2) + "\n")
     processes.wait_for_everyone()
 
-    new_rows = _run_items(run, mine, references, model, device, runtime, models, progress and processes.is_main_process,
-                          rows if processes.num_processes == 1 else None, len(items))
+    one_process = processes.num_processes == 1
+    new_rows = _run_items(run, mine, references, model, device, runtime, models,
+                          progress=progress and processes.is_main_process, rows=rows if one_process else None,
+                          done=len(run.reused) if one_process else 0)
     if processes.num_processes > 1:  # 3b. every process's rows, in suite order, by the main process
         from accelerate.utils import gather_object
 
@@ -212,15 +216,16 @@ def run_bench(
     return run
 
 
-def _run_items(run: BenchRun, items: list[SuiteItem], references: dict, model: str, device, runtime, models,
-               progress: bool, rows: dict | None, total: int) -> dict[str, dict]:
+def _run_items(run: BenchRun, items: list[SuiteItem], references: dict, model: str, device, runtime, models, *,
+               progress: bool, rows: dict | None, done: int) -> dict[str, dict]:
     """Generate what has no video, score what has no row; -> the new rows. ``rows``: the run's
-    rows to write metrics.csv from after each item (one process), None to leave that to the caller."""
+    rows to write metrics.csv from after each item (one process), None to leave that to the
+    caller; ``done``: items the progress bar counts as done already."""
     from tqdm.auto import tqdm
 
     engine, new_rows = None, {}
     order = [it.id for it in run.suite.items()]
-    with tqdm(total=total, initial=total - len(items), desc=f"bench {run.suite.name}", unit="video",
+    with tqdm(total=done + len(items), initial=done, desc=f"bench {run.suite.name}", unit="video",
               disable=not progress, dynamic_ncols=True) as bar:
         for item in items:
             bar.set_postfix_str(item.id)
@@ -236,6 +241,20 @@ def _run_items(run: BenchRun, items: list[SuiteItem], references: dict, model: s
                 write_rows(run.out_dir / METRICS_FILE, rows, order=order)
             bar.update(1)
     return new_rows
+
+
+def check_run(suite_path, model: str, out_dir, device=None, runtime=None, overwrite: bool = False
+              ) -> tuple[Suite, dict, bool]:
+    """What a run checks before any heavy work: the suite, the model's plan for it (limits,
+    memory, photos per face), the run folder. -> (suite, run config, whether it starts afresh)."""
+    from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
+
+    runtime = runtime or RuntimeOptions()
+    suite = load_suite(suite_path)
+    plan_generation(model, GenerationOptions(**suite.options), device=device, runtime=runtime,
+                    photos=max(len(face.photos) for face in suite.faces))
+    config = _run_config(suite, _model_key(model), device, runtime)
+    return suite, config, _check_dir(Path(out_dir).expanduser(), config, overwrite)
 
 
 def compare_runs(run_dirs: Sequence[str | Path], out_dir: str | Path, overwrite: bool = False) -> Path:
@@ -268,7 +287,9 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
         raise BenchError("--out DIR is required")
     check_writable_folder(out)
     if compare:
-        extra = [flag for flag, value in (("SUITE", suite), ("--model", models), ("--device", device)) if value]
+        runtime_flags = runtime is not None and runtime.given()
+        extra = [flag for flag, value in (("SUITE", suite), ("--model", models), ("--device", device),
+                                          ("--dtype/--offload/--vae-tiling/--cache", runtime_flags)) if value]
         if extra:
             raise BenchError(f"--compare reads finished runs; {', '.join(extra)} cannot be used with it")
         path = compare_runs(compare, out, overwrite=overwrite)
@@ -286,20 +307,19 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
 
 def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, progress: bool, runtime) -> str:
     """The suite on each model, one run folder each under ``out``, and one report comparing them.
-    Every model's plan is checked before the first video is made."""
-    from idvid.engines import GenerationOptions, RuntimeOptions, plan_generation
+    Every model's plan and run folder are checked before the first video is made."""
+    from idvid.eval.models import EvalModels
 
-    runtime = runtime or RuntimeOptions()
-    names = [Path(m).name if Path(m).expanduser().is_dir() else m for m in models]
+    names = [Path(m).expanduser().resolve().name if Path(m).expanduser().is_dir() else m for m in models]
     if len(set(names)) < len(names):
         raise BenchError(f"give each --model once (and distinct folder names): {', '.join(names)}")
     if (out / RUN_FILE).is_file():
         raise BenchError(f"--out {out} holds a single bench run; write a side-by-side run to another folder")
-    options = GenerationOptions(**load_suite(suite).options)
-    for model in models:
-        plan_generation(model, options, device=device, runtime=runtime)
+    for model, name in zip(models, names):
+        check_run(suite, model, out / name, device, runtime, overwrite)
+    scoring = EvalModels(None)  # loaded once, used for every model's videos
     runs = [run_bench(suite, model, out / name, device=device, progress=progress, overwrite=overwrite,
-                      runtime=runtime) for model, name in zip(models, names)]
+                      runtime=runtime, models=scoring) for model, name in zip(models, names)]
     if not all(run.summary for run in runs):  # not the main process under `accelerate launch`
         return ""
     from idvid.eval.report import write_report

@@ -3,8 +3,8 @@
 :class:`TrainLog`: ``OUT/train_log.csv`` always, TensorBoard event files in ``OUT/logs`` when
 installed. The CSV is the one a script or a test reads; its columns are fixed when the first row
 is written (later rows may add no new keys). TensorBoard gets every scalar, validation included.
-A run that starts at step s (resumed, or restarted after a kill) drops what an earlier run
-logged from step s on, in both, so no step is logged twice.
+A run that starts at step ``first_step`` (0, or the checkpoint it resumed) drops what an
+earlier run logged after it, in both, so no step is logged twice.
 :class:`Progress`: the progress bar, with throughput.
 """
 
@@ -25,13 +25,14 @@ class TrainLog:
         self._columns: list[str] | None = None
         self._writer = None
         self._started = False
+        self.first_step = 0  # the step the run starts from; a resume sets it
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train") -> None:
         """One CSV row (train scalars only) and the TensorBoard scalars ``prefix/name``."""
         if not self.enabled:
             return
         if not self._started:
-            self._start(step)
+            self._start()
         if self._writer is not None:
             for name, value in values.items():
                 self._writer.add_scalar(f"{prefix}/{name}", value, step)
@@ -39,13 +40,13 @@ class TrainLog:
         if prefix == "train":
             self._row(step, values)
 
-    def _start(self, step: int) -> None:
-        """At the first scalar, step ``step``: forget what an earlier run logged from there on."""
+    def _start(self) -> None:
+        """At the first scalar: forget what an earlier run logged after ``first_step``."""
         self._started = True
         self.out.mkdir(parents=True, exist_ok=True)
         if self.path.is_file():
             lines = self.path.read_text().splitlines()
-            kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) < step]
+            kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= self.first_step]
             if len(kept) > 1:
                 self._columns = lines[0].split(",")[1:]
                 with atomic_output(self.path, overwrite=True) as tmp:
@@ -55,7 +56,7 @@ class TrainLog:
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(str(self.out / "logs"), purge_step=step)
+            self._writer = SummaryWriter(str(self.out / "logs"), purge_step=self.first_step + 1)
         except ImportError:  # tensorboard is in the `train` extra
             self._writer = None
 

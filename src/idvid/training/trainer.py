@@ -283,6 +283,7 @@ class Trainer:
         if path is None:
             return False
         self.step = load_checkpoint(self.accelerator, path)
+        self.log.first_step = self.step
         if self.ema is not None:
             self.ema.to(self.accelerator.device)  # accelerate loads registered objects on the CPU
         self._batches = None

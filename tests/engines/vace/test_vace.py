@@ -64,7 +64,7 @@ def test_api_makes_a_video_and_each_photo_is_one_reference(tiny_vace, astronaut_
 
 
 def test_requests_it_cannot_do_are_refused_or_said(tiny_vace, astronaut_path, caplog):
-    with pytest.raises(GenerationError, match="at most 4 reference photos, got 5"):
+    with pytest.raises(GenerationError, match="takes at most 4 reference photos, got 5"):
         tiny_vace("a woman nods", [astronaut_path] * 5, **RUN)
     with pytest.raises(GenerationError, match="frames"):
         tiny_vace("a woman nods", astronaut_path, **{**RUN, "num_frames": 8})
@@ -84,6 +84,13 @@ def test_cli_makes_a_video_and_says_what_it_ignores(capsys, caplog, tmp_path, as
     assert code == 0, err
     assert "Wan-VACE ignores --id-guidance" in caplog.text  # the CLI prints it as a "warning: ..." line
     assert read_video(out).frames.shape == (9, 64, 64, 3)
+
+
+def test_cli_refuses_more_photos_than_references_before_loading(capsys, tmp_path, astronaut_path):
+    code, _, err = run_cli(capsys, "generate", "--model", "tiny-vace", *["--face", astronaut_path] * 5,
+                           "--prompt", "a woman nods", "--out", tmp_path / "x.mp4")
+    assert code == 1 and error_line(err) == "error: this model takes at most 4 reference photos, got 5"
+    assert "loading model" not in err
 
 
 def test_cli_no_face_is_one_line_before_the_model_runs(capsys, tmp_path):
@@ -147,3 +154,19 @@ def test_the_identity_adapter_attaches_to_the_vace_transformer(tiny_vace):
         assert (trained - bare).abs().max() > 1e-3  # an opened one reaches every block's output
     finally:
         adapter.unregister(transformer)
+
+
+def test_an_interrupted_call_leaves_no_cache_state_behind(astronaut_path):
+    from idvid.engines import RuntimeOptions
+
+    engine = load_engine("tiny-vace", runtime=RuntimeOptions(cache=1.0))  # replays its residuals
+    engine.set_progress_bar_config(disable=True)
+    cached = engine("a woman nods", astronaut_path, **RUN).frames
+
+    def interrupt(done, total):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        engine("a woman nods", astronaut_path, progress=interrupt, **{**RUN, "seed": 9})
+    assert np.array_equal(engine("a woman nods", astronaut_path, **RUN).frames, cached)

@@ -35,7 +35,7 @@ class DitSpec:
 
     geometry: VideoGeometry
     defaults: dict
-    weight_bytes: int
+    weight_bytes: int  # as float32, whatever the modules hold (the runtime's precision scales it)
     latent_channels: int
     patch: int  # transformer's spatial patch size
     width: int  # transformer's hidden width
@@ -73,7 +73,7 @@ class DitSpec:
         latent_frames = self.geometry.latent_frames(num_frames)
         h, w = height // self.geometry.spatial, width // self.geometry.spatial
         tokens = self.tokens(num_frames, height, width)
-        scale = 0.5 if runtime.dtype != "float32" else 1.0  # activations and weights in half precision
+        scale = runtime.size_factor
         denoise = scale * rows * tokens * (BLOCK_TENSORS * self.width + 2 * self.ffn) * 4
         if runtime.cache is not None:  # First Block Cache keeps the residual of the skipped blocks
             denoise += 2 * rows * tokens * self.width * 4
@@ -87,13 +87,14 @@ class DitSpec:
 
     def device_weight_bytes(self, runtime: RuntimeOptions = RuntimeOptions()) -> int:
         """Weights on the device at the peak: all of them, the largest model (model offload), or
-        two transformer blocks and the VAE (group offload, one block loading while one runs)."""
-        scale = 0.5 if runtime.dtype != "float32" else 1.0
+        under group offload the largest of the text encoder (one group: it has no block list
+        diffusers splits) and two transformer blocks with the VAE (one block loading while one runs)."""
         others = self.weight_bytes - self.transformer_bytes - self.vae_bytes  # text encoder, adapter, ...
         resident = {"none": self.weight_bytes,
                     "model": max(self.transformer_bytes, self.vae_bytes, others),
-                    "group": 2 * self.transformer_bytes / max(1, self.blocks) + self.vae_bytes}[runtime.offload]
-        return int(scale * resident)
+                    "group": max(others, 2 * self.transformer_bytes / max(1, self.blocks) + self.vae_bytes),
+                    }[runtime.offload]
+        return int(runtime.size_factor * resident)
 
 
 def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
@@ -142,14 +143,24 @@ def dit_spec(model: str) -> DitSpec:
     return directory_spec(Path(model).expanduser(), None)
 
 
-def _builtin_spec(preset) -> DitSpec:
+def meta_components(build) -> dict:
+    """``build()``'s components on the meta device (no memory), their shared embeddings tied as
+    loading would tie them, so that they count once."""
     import torch
     from accelerate import init_empty_weights
 
+    with torch.random.fork_rng(), init_empty_weights():  # module init draws random numbers
+        components = build()
+    for module in components.values():
+        if hasattr(module, "tie_weights"):
+            module.tie_weights()
+    return components
+
+
+def _builtin_spec(preset) -> DitSpec:
     from idvid.engines.dit.pipeline import IDVideoPipeline
 
-    with torch.random.fork_rng(), init_empty_weights():  # module init draws random numbers
-        components = IDVideoPipeline.builtin_components(preset, with_text_encoder=False)
+    components = meta_components(lambda: IDVideoPipeline.builtin_components(preset, with_text_encoder=False))
     weights = module_bytes(components.values())
     return spec_of(components["transformer"], components["vae"], preset.defaults, weights)
 
@@ -166,9 +177,9 @@ def directory_spec(path: Path, defaults: dict | None) -> DitSpec:
         family = family_of(transformer)
         if "face_encoder" in index:  # a saved idvid pipeline keeps its own defaults
             defaults = index.get("generation_defaults") or defaults
-        # The transformer and VAE as they load (float32, whatever the files hold); the rest as stored.
-        others = sum(f.stat().st_size for f in path.glob("*/*.safetensors")
-                     if f.parent.name not in ("transformer", "vae"))
+        # The transformer and VAE from their configs; the rest (text encoder, adapter) from the
+        # file headers; all as float32, whatever the files hold.
+        others = _stored_bytes([f for f in path.glob("*/*.safetensors") if f.parent.name not in ("transformer", "vae")])
         return spec_of(transformer, vae, defaults or FAMILY_DEFAULTS[family.name],
                        module_bytes([transformer, vae]) + others)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -214,13 +225,33 @@ def _decoder_cost(config, temporal: int) -> tuple[int, int]:
     return 3, 1  # pixel shuffle: no network
 
 
+def _stored_bytes(files) -> int:
+    """Bytes of the tensors in safetensors ``files`` (read from their headers), floating point
+    ones counted as float32."""
+    import math
+
+    from safetensors import safe_open
+
+    total = 0
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            for name in handle.keys():
+                tensor = handle.get_slice(name)
+                dtype = tensor.get_dtype()
+                size = 4 if dtype.startswith(("F", "BF")) else int("".join(filter(str.isdigit, dtype)) or 8) // 8
+                total += math.prod(tensor.get_shape()) * size
+    return total
+
+
 def module_bytes(components) -> int:
-    """Bytes of the parameters and buffers of the torch modules among ``components``."""
+    """Bytes of the parameters and buffers of the torch modules among ``components``, floating
+    point ones counted as float32 (a half-precision copy is the runtime's size_factor of that)."""
     import torch
 
     modules = [m for m in components if isinstance(m, torch.nn.Module)]
-    return sum(t.numel() * t.element_size() for m in modules for t in (*m.parameters(), *m.buffers()))
+    return sum(t.numel() * (4 if t.is_floating_point() else t.element_size())
+               for m in modules for t in (*m.parameters(), *m.buffers()))
 
 
-__all__ = ["DitSpec", "directory_spec", "dit_spec", "module_bytes", "plan", "plan_for_spec", "resolve_options",
+__all__ = ["DitSpec", "directory_spec", "dit_spec", "meta_components", "module_bytes", "plan", "plan_for_spec", "resolve_options",
            "spec_of", "spec_plan"]

@@ -312,6 +312,7 @@ def train(
     budget = None if minutes is None else minutes * 60.0
     # 2. The loop.
     log = TrainLog(out)
+    log.first_step = step
     bar = Progress(steps, step, config.batch_size, enabled=progress, desc="motion")
     smooth = None
     try:

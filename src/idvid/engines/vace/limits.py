@@ -9,10 +9,18 @@ at full resolution.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from idvid.engines.dit.limits import DitSpec, directory_spec, module_bytes, resolve_options, spec_of, spec_plan
+from idvid.engines.dit.limits import (
+    DitSpec,
+    directory_spec,
+    meta_components,
+    module_bytes,
+    resolve_options,
+    spec_of,
+    spec_plan,
+)
 from idvid.engines.model_dir import read_model_index
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import RuntimeOptions
@@ -31,8 +39,7 @@ class VaceSpec(DitSpec):
     def memory(self, num_frames: int, height: int, width: int, rows: int,
                runtime: RuntimeOptions = RuntimeOptions()) -> int:
         frames = num_frames + MAX_REFERENCES * self.geometry.temporal  # what diffusers denoises
-        scale = 0.5 if runtime.dtype != "float32" else 1.0
-        hints = scale * rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
+        hints = runtime.size_factor * rows * self.control_blocks * self.tokens(frames, height, width) * self.width * 4
         # The conditioning video diffusers builds (blank here) and its masked copy, float32 RGB,
         # alive through the whole call.
         conditioning = 2 * 3 * num_frames * height * width * 4
@@ -53,7 +60,7 @@ def plan_for_spec(spec: VaceSpec, options: GenerationOptions, runtime: RuntimeOp
         ignored["identity_guidance_scale"] = "Wan-VACE takes the person from the reference images alone"
     if options.negative_prompt and not guided:
         ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
-    return spec_plan(spec, opt, 2 if guided else 1, ignored, runtime)
+    return replace(spec_plan(spec, opt, 2 if guided else 1, ignored, runtime), max_photos=MAX_REFERENCES)
 
 
 def vace_spec(model: str) -> VaceSpec:
@@ -73,13 +80,9 @@ def loaded_spec(transformer, vae, defaults: dict, components) -> VaceSpec:
 
 
 def _builtin_spec(preset) -> VaceSpec:
-    import torch
-    from accelerate import init_empty_weights
-
     from idvid.engines.vace.tiny import tiny_components
 
-    with torch.random.fork_rng(), init_empty_weights():
-        components = tiny_components()
+    components = meta_components(tiny_components)
     return loaded_spec(components["transformer"], components["vae"], preset.defaults, components.values())
 
 

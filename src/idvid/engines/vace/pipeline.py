@@ -19,9 +19,9 @@ from idvid.engines.model_dir import check_model_dir, model_file_errors
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import DiffusersRuntime
-from idvid.engines.vace.limits import MAX_REFERENCES, loaded_spec, plan_for_spec
+from idvid.engines.vace.limits import loaded_spec, plan_for_spec
 from idvid.engines.vace.reference import subject_reference
-from idvid.errors import ConfigError, GenerationError
+from idvid.errors import ConfigError
 from idvid.face.analyzer import as_face_list
 from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, preset_dir
 
@@ -90,15 +90,13 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
         output_type: str = "np",
         progress: Callable[[int, int], None] | None = None,
     ) -> VideoOutput:
-        """Generate a video of the person in ``faces`` (one to MAX_REFERENCES photos of them:
+        """Generate a video of the person in ``faces`` (one to ``limits.MAX_REFERENCES`` photos of them:
         paths, (H, W, 3) uint8 arrays, or analyses made from files) doing what ``prompt`` says.
         ``identity_guidance_scale`` is accepted for the common call and ignored (said once)."""
         opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
                                                            guidance_scale, identity_guidance_scale, seed,
-                                                           face_index, fps, negative_prompt), output_type)
-        if len(as_face_list(faces)) > MAX_REFERENCES:
-            raise GenerationError(f"Wan-VACE takes at most {MAX_REFERENCES} reference photos, "
-                                  f"got {len(as_face_list(faces))}")
+                                                           face_index, fps, negative_prompt), output_type,
+                                 photos=len(as_face_list(faces)))
         photos, observations = self.references(faces, face_index)
         references = [subject_reference(reference_pixels(photo), observation, opt["height"], opt["width"])
                       for photo, observation in zip(photos, observations)]
@@ -114,11 +112,14 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
 
         from idvid.video import to_uint8
 
-        video = super().__call__(
-            prompt=prompt, negative_prompt=negative_prompt or None,
-            reference_images=[Image.fromarray(r) for r in references],
-            height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
-            num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
-            generator=generator, output_type="np", callback_on_step_end=step_end,
-        ).frames[0]  # (T, H, W, 3) in [0, 1]
+        try:
+            video = super().__call__(
+                prompt=prompt, negative_prompt=negative_prompt or None,
+                reference_images=[Image.fromarray(r) for r in references],
+                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
+                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
+                generator=generator, output_type="np", callback_on_step_end=step_end,
+            ).frames[0]  # (T, H, W, 3) in [0, 1]
+        finally:  # also after an error or Ctrl-C: reset cache state, offload again (diffusers does
+            self.maybe_free_model_hooks()  # this only when the call finishes)
         return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)

@@ -319,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args) -> None:
     from idvid.engines import GenerationOptions, load_engine, plan_generation
+    from idvid.engines.output import understood_lines
     from idvid.engines.request import check_prompt
     from idvid.face import FaceAnalyzer
 
@@ -339,6 +340,8 @@ def cmd_generate(args) -> None:
     engine = load_engine(args.model, device=args.device, runtime=runtime)
     result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs())
     path = result.save(args.out, overwrite=args.overwrite)
+    if result.understood:  # what was not used was said as a warning when generation started
+        print(understood_lines(engine.engine_name, result.understood)[0])
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
 

@@ -28,18 +28,34 @@ class FrameStream:
         return iter(self.frames)
 
 
+def understood_lines(engine_name: str, understood: dict) -> list[str]:
+    """``VideoOutput.understood`` in words: what was taken, and (when any) the words not used."""
+    actions = ", ".join(a.replace("_", " ") for a in understood["actions"]) or "none named (idle motion)"
+    light = ", ".join(understood["light"]) or "the scene's own"
+    took = f"{engine_name} took from the prompt: actions: {actions}; scene: {understood['scene']}; light: {light}"
+    unused = understood["unused"]
+    return [took] + ([f"{engine_name} did not use: {', '.join(unused)}"] if unused else [])
+
+
 @dataclass
 class VideoOutput(BaseOutput):
-    """frames: (T, H, W, 3) uint8 RGB, or a FrameStream of them; fps: playback rate."""
+    """frames: (T, H, W, 3) uint8 RGB, or a FrameStream of them; fps: playback rate;
+    understood: what the engine took from the prompt and which words it did not use, for
+    engines that read a prompt word by word (nano), else None."""
 
     frames: np.ndarray | FrameStream
     fps: float
+    understood: dict | None = None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write an H.264 mp4 atomically; refuses to replace a file unless ``overwrite``."""
+        """Write an H.264 mp4 atomically, ``understood`` in its comment tag; refuses to replace a
+        file unless ``overwrite``."""
+        import json
+
         from idvid.video import write_video
 
-        return write_video(self.frames, path, fps=self.fps, overwrite=overwrite)
+        metadata = {"comment": "idvid understood: " + json.dumps(self.understood)} if self.understood else None
+        return write_video(self.frames, path, fps=self.fps, overwrite=overwrite, metadata=metadata)
 
 
 def array_output(frames: np.ndarray, fps: float, output_type: str) -> VideoOutput:

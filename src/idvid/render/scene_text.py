@@ -134,3 +134,21 @@ def _light(text: str, place: str | None) -> Light | None:
         if _phrase(text, phrase) >= 0:
             light = (light or (SCENE_DEFAULTS[place][2] if place else Light())).then(extra)
     return light
+
+
+def light_phrases(prompt: str) -> list[str]:
+    """The time-of-day and light phrases of the prompt, in order."""
+    text = _normalise(prompt)
+    phrases = [p for key in TIME_OF_DAY_LIGHT for p in PLACES[key]] + list(LIGHT_WORDS)
+    return [p for _, p in sorted((_phrase(text, p), p) for p in phrases if _phrase(text, p) >= 0)]
+
+
+def scene_words(prompt: str) -> set[str]:
+    """The words of the prompt that set its scene: places, light, patterns, backdrop colours and
+    the backdrop nouns they colour (a colour of clothing sets nothing)."""
+    text = _normalise(prompt)
+    phrases = [p for ps in (*PLACES.values(), *PATTERNS.values()) for p in ps] + list(LIGHT_WORDS)
+    colours = set(backdrop_colours(prompt))
+    phrases += [w for w, c in {**{c: c for c in NAMED_COLOURS}, **COLOUR_SYNONYMS}.items() if c in colours]
+    phrases += list(BACKDROP_NOUNS) if colours else []
+    return {word for p in phrases if _phrase(text, p) >= 0 for word in p.split()}

@@ -41,6 +41,7 @@ def write_video(
     overwrite: bool = False,
     crf: int = 18,
     progress: ProgressFn | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Encode ``frames`` as an H.264 (libx264, yuv420p) mp4 at ``path``.
 
@@ -55,6 +56,7 @@ def write_video(
         crf: x264 constant rate factor, 0 (lossless) .. 51; 18 is visually lossless.
         progress: called as ``progress(done, total)`` after each frame is encoded;
             ``done`` counts from 1 and ``total`` is ``T``, or None for a generator.
+        metadata: container tags, e.g. {"comment": ...} (what mp4 keeps: title, comment, ...).
 
     Returns:
         The output path.
@@ -69,7 +71,7 @@ def write_video(
     _check_crf(crf)
     total = _frame_count(frames)
     with atomic_output(path, overwrite) as tmp:
-        _encode(_checked_frames(frames), tmp, rate, crf, total, progress, path)
+        _encode(_checked_frames(frames), tmp, rate, crf, total, progress, path, metadata or {})
     return path
 
 
@@ -127,11 +129,13 @@ def _encode(
     total: int | None,
     progress: ProgressFn | None,
     path: Path,
+    metadata: dict[str, str],
 ) -> int:
     """Encode ``frames`` into the mp4 file ``tmp``; returns the number of frames."""
     import av
 
     container = av.open(str(tmp), mode="w", format="mp4")
+    container.metadata.update(metadata)
     try:
         stream, done = None, 0
         for frame in frames:

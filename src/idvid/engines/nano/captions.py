@@ -65,6 +65,7 @@ IDLE_TEMPLATES = (
     "{S} {pose} for the camera", "{S} {wait} calmly", "{S} with a neutral expression", "a close-up of {S}",
     "{S} {breathe} calmly", "{S} {stay} relaxed", "",
 )
+IDLE_VERBS = ("stand", "look", "sit", "pose", "wait", "breathe", "stay")  # the templates' {verb} slots
 
 # ---- phrases (base form: the first word is the verb; {pos}: her / his / their; {d}: left / right) ----
 
@@ -328,7 +329,7 @@ def _after_caption(steps: Sequence[Step], subject: Subject, rng: np.random.Gener
 def _idle_caption(subject: Subject, rng: np.random.Generator) -> str:
     template = _pick(rng, IDLE_TEMPLATES)
     form = "plural" if subject.noun_plural else "3sg"
-    verbs = {v: conjugate(v, form) for v in ("stand", "look", "sit", "pose", "wait", "breathe", "stay")}
+    verbs = {v: conjugate(v, form) for v in IDLE_VERBS}
     # "a portrait of she" -> "a portrait of a woman": only a sentence's subject may be a pronoun.
     noun = subject.noun if template.startswith("{S}") else _NOUN_FOR_PRONOUN.get(subject.noun, subject.noun)
     return template.format(S=noun, **verbs)

@@ -25,12 +25,12 @@ from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.limits import plan
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
+from idvid.engines.nano.understanding import understand
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.render.controls import ControlTrack
-from idvid.render.scene_text import scene_from_text
 
 logger = logging.getLogger("idvid")
 
@@ -115,7 +115,10 @@ class NanoPipeline(EngineInputs):
         portrait = Portrait.from_observation(reference_pixels(photos[best]), observations[best])
         pose = observations[best].pose
         # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
-        scene = scene_from_text(prompt)
+        understood = understand(prompt)
+        for line in understood.lines()[1:]:  # what it cannot do is said, not dropped
+            logger.warning("%s", line)
+        scene = understood.scene
         steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
         total = steps + opt["num_frames"]
         bar = tqdm(total=total, desc="nano", unit="step", **self._progress_config)
@@ -134,9 +137,10 @@ class NanoPipeline(EngineInputs):
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
             frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)
-            return VideoOutput(frames=FrameStream(shape, frames), fps=opt["fps"])
+            return VideoOutput(frames=FrameStream(shape, frames), fps=opt["fps"], understood=understood.as_dict())
         with bar:
-            return VideoOutput(frames=renderer.render_track(track, progress=advance, fps=opt["fps"]), fps=opt["fps"])
+            frames = renderer.render_track(track, progress=advance, fps=opt["fps"])
+            return VideoOutput(frames=frames, fps=opt["fps"], understood=understood.as_dict())
 
     def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, progress=None) -> ControlTrack:

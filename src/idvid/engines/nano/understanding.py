@@ -1,0 +1,113 @@
+"""What nano takes from a prompt, and which of its words it does not use.
+
+nano's motion model was trained on captions written from a fixed vocabulary
+(:mod:`.captions`), and its scenes come from a fixed word list (:mod:`idvid.render.scene_text`).
+A prompt's words either fall in those vocabularies, or are words every caption may hold (the
+subject, articles, joins, adverbs), or are not understood: "plays the guitar" cannot move a
+portrait, and the user is told so instead of the request being dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import product
+
+from idvid.engines.nano.captions import (
+    ADVERBS,
+    CLAUSES,
+    HELDOUT_PHRASES,
+    IDLE_TEMPLATES,
+    IDLE_VERBS,
+    PHRASES,
+    RETURN_SUFFIXES,
+    SIZED_PHRASES,
+    STYLES,
+    SUBJECTS,
+    conjugate,
+)
+from idvid.engines.output import understood_lines
+from idvid.render.scene import SceneSpec
+from idvid.render.scene_text import backdrop_colours, light_phrases, scene_from_text, scene_words
+
+# Words any caption may hold without asking for anything: articles, joins, pronouns, filler.
+FILLER = frozenset("""
+a an the and then while as before after with of to at in on into onto by for from up out over is are was
+be being been it its this that there here his her their my your our one ones some very so just also again
+she he they someone somebody person people woman women man men lady guy girl boy subject speaker astronaut
+me him them who which what front behind camera shot video clip footage scene view close closeup close-up portrait
+cinematic frame frames gently softly little bit moment briefly back slowly quickly suddenly calmly
+""".split())
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """actions: the vocabulary's actions the prompt names, in order; scene: the SceneSpec it
+    picks; colours: the backdrop colours it names; light: its light words; unused: its words in
+    none of the vocabularies, in order."""
+
+    actions: tuple[str, ...]
+    scene: SceneSpec
+    colours: tuple[str, ...] = field(default=())
+    light: tuple[str, ...] = field(default=())
+    unused: tuple[str, ...] = field(default=())
+
+    @property
+    def scene_name(self) -> str:
+        """The scene in words: a place, a coloured or patterned backdrop, or the photo's own."""
+        kind, colours = self.scene.kind, " and ".join(self.colours)
+        if kind == "photo":
+            return "the photo's own background"
+        if kind == "solid":
+            return f"{colours or 'plain'} backdrop"
+        if kind in ("gradient", "stripes", "checker", "dots"):
+            return f"{colours} {kind}".strip()
+        return kind
+
+    def lines(self) -> list[str]:
+        """What nano took from the prompt, and what it did not use (when anything)."""
+        return understood_lines("nano", self.as_dict())
+
+    def as_dict(self) -> dict:
+        return {"actions": list(self.actions), "scene": self.scene_name, "light": list(self.light),
+                "unused": list(self.unused)}
+
+
+def understand(prompt: str) -> Understanding:
+    """The actions, scene and unused words of ``prompt``."""
+    text = " " + re.sub(r"[^a-z\- ]+", " ", prompt.lower()) + " "
+    covered = [False] * len(text)
+    found = []
+    for phrase, action in _surface_forms():
+        for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
+            if not any(covered[match.start():match.end()]):
+                found.append((match.start(), action))
+                covered[match.start():match.end()] = [True] * (match.end() - match.start())
+    actions = tuple(dict.fromkeys(action for _, action in sorted(found)))
+    understood = scene_words(prompt) | FILLER
+    words = re.finditer(r"[a-z][a-z\-]*", text)
+    unused = [w.group() for w in words if not covered[w.start()] and w.group() not in understood]
+    return Understanding(actions, scene_from_text(prompt), tuple(backdrop_colours(prompt)), tuple(light_phrases(prompt)),
+                         tuple(dict.fromkeys(unused)))
+
+
+@cache
+def _surface_forms() -> list[tuple[str, str]]:
+    """(phrase as it may appear, action) for every phrase of the vocabulary, in every verb form
+    and possessive, longest first (so "turn her head to the left" wins over "turn")."""
+    phrases = [(p, a) for a, ps in PHRASES.items() for p in ps]
+    phrases += [(p, a) for (a, _), ps in SIZED_PHRASES.items() for p in ps]
+    phrases += [(p, a) for a, ps in HELDOUT_PHRASES.items() for p in ps]
+    forms = {(conjugate(p.replace("{pos}", s.pos), form), a)
+             for (p, a), s, form in product(phrases, SUBJECTS, ("3sg", "plural", "gerund"))}
+    forms |= {(clause, a) for a, pairs in CLAUSES.items() for pair in pairs for clause in pair}
+    return sorted(forms, key=lambda f: -len(f[0]))
+
+
+# Caption words the vocabularies use around the actions, and those of idle captions (the motion
+# model's "no action": sway, breathing, blinks).
+FILLER = (FILLER | {w for s in STYLES for w in s.split()} | {w for s in RETURN_SUFFIXES for w in s.split()}
+          | {w for ws in ADVERBS.values() for w in ws}
+          | {w for t in IDLE_TEMPLATES for w in re.sub(r"\{\w+\}", " ", t).split()}
+          | {conjugate(v, form) for v in IDLE_VERBS for form in ("3sg", "plural", "gerund")})

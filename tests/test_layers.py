@@ -24,7 +24,7 @@ LAYERS = [
     {"data"},
     {"eval"},
     {"training"},
-    {"info", "cli"},
+    {"info", "cli", "app"},
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 

@@ -314,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
     _train_motion_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
+    app = sub.add_parser("app", help="the web app: every engine in a page, and as an API endpoint",
+                         description="Serve the web app (Gradio). Local only by default; the same generation is "
+                         "the API endpoint /generate (gradio_client).")
+    app.add_argument("--host", default="127.0.0.1", help="address to serve on (default: %(default)s, this machine only)")
+    app.add_argument("--port", type=int, default=7860)
     return parser
 
 
@@ -440,7 +445,15 @@ def cmd_info(args) -> None:
     print(describe())
 
 
-COMMANDS = {"generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
+def cmd_app(args) -> None:
+    try:
+        from idvid.app import serve
+    except ImportError as err:
+        raise ConfigError(f"the app needs gradio: pip install 'idvid[app]' ({err})") from None
+    serve(args.host, args.port)
+
+
+COMMANDS = {"app": cmd_app, "generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
             "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train,
             "train-motion": cmd_train_motion}
 

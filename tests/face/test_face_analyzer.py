@@ -304,3 +304,17 @@ def test_identity_survives_turning_the_photo(analyzer, astronaut, astronaut_obs,
         turned = cv2.warpAffine(image, cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), (w, h),
                                 borderMode=cv2.BORDER_REFLECT)
         assert cosine(analyzer.analyze(turned).embedding, upright.embedding) > 0.85
+
+
+def test_a_photo_too_thin_for_a_usable_face_has_none_whatever_the_detector_sees(analyzer, astronaut, monkeypatch):
+    """YuNet's int8 kernels differ by CPU; on some it finds a small "face" in a thin strip."""
+    from idvid.face.observation import FaceDetection
+
+    phantom = FaceDetection(box=np.array([10, 0, 59, 59], np.float32), landmarks=np.zeros((5, 2), np.float32),
+                            score=0.9)
+    monkeypatch.setattr(analyzer, "_detector", lambda image: [phantom])
+    strip = np.ascontiguousarray(astronaut[:analyzer.min_face_size - 1])
+    assert analyzer.detect(strip) == []
+    with pytest.raises(FaceError, match="^no face found in the photo$"):
+        analyzer.analyze(strip)
+    assert analyzer.detect(astronaut[:analyzer.min_face_size]) == [phantom]  # a photo that can hold one is asked

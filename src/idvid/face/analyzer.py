@@ -92,7 +92,12 @@ class FaceAnalyzer:
 
     def detect(self, image: PhotoSource) -> list[FaceDetection]:
         """All faces in a photo (anything load_photo takes), numbered left to right from 0."""
-        return self.detector(self._load(image))
+        return self._faces_in(self._load(image))
+
+    def _faces_in(self, image: np.ndarray) -> list[FaceDetection]:
+        """The detector's faces; none in a photo too thin to hold a usable face (YuNet's int8
+        kernels differ by CPU, and on some it sees a "face" in a thin strip of texture)."""
+        return [] if min(image.shape[:2]) < self.min_face_size else self.detector(image)
 
     def choose(
         self, detections: Sequence[FaceDetection], face_index: int | None = None, source: str = "the photo"
@@ -132,7 +137,7 @@ class FaceAnalyzer:
         name = source or fallback_name  # what error messages call this photo
         image = self._load(photo)
         # 1. detect and choose
-        chosen = self.choose(self.detector(image), face_index, name)
+        chosen = self.choose(self._faces_in(image), face_index, name)
         # 2. aligned appearance crop
         crop, _ = align_face(image, chosen.landmarks, self.crop_size)
         # 3. dense mesh, 4. pose from the mesh, 5. identity (taken upright)

@@ -25,7 +25,7 @@ from idvid.errors import IdvidError
 logger = logging.getLogger("idvid")
 
 MAX_UPLOAD = "25 MB"  # per file, refused by Gradio before it is read
-MAX_PHOTOS = 4
+MAX_PHOTOS = 8  # the app's own cap per request (an engine may take fewer: its plan says so)
 SCORES = ("facesim", "motion_amplitude", "prompt_motion")  # metrics scored on every video
 SHOWN = ("facesim", "facesim_min", "motion_amplitude", "prompt_motion_match")  # of their outputs, these
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -89,7 +89,7 @@ class App:
         if not photos:
             raise IdvidError("add a photo of the person")
         if len(photos) > MAX_PHOTOS:
-            raise IdvidError(f"at most {MAX_PHOTOS} photos, got {len(photos)}")
+            raise IdvidError(f"the app takes at most {MAX_PHOTOS} photos per request, got {len(photos)}")
         options = GenerationOptions(num_frames=_int(num_frames), height=_int(height), width=_int(width),
                                     fps=_number(fps), seed=_int(seed) or 0, guidance_scale=_number(guidance),
                                     face_index=_int(face_index))

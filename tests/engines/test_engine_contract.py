@@ -46,7 +46,8 @@ def test_every_engine_takes_the_same_call(model, astronaut_path):
     out = engine(faces=astronaut_path, progress=lambda done, total: progress.append((done, total)), **RUN)
     assert out.frames.shape == (9, 64, 64, 3) and out.fps > 0
     if model == "nano":  # reads the prompt word by word, so it says what it took (the DiTs read all of it)
-        assert out.understood == {"actions": ["nod"], "scene": "the photo's own background", "light": [], "unused": []}
+        assert out.understood == {"actions": ["nod"], "negated": [], "scene": "the photo's own background", "light": [],
+                                  "unused": []}
     assert progress and progress[-1][0] == progress[-1][1]  # the last call says all is done
     with pytest.raises(GenerationError, match="output_type must be one of"):
         engine(faces=astronaut_path, output_type="gif", **RUN)

@@ -26,7 +26,20 @@ from idvid.engines.nano.understanding import understand
      ["grace", "waves", "hello", "friends", "airport"]),
 ])
 def test_prompts_are_read_into_actions_scene_light_and_unused_words(prompt, actions, scene, light, unused):
-    assert understand(prompt).as_dict() == {"actions": actions, "scene": scene, "light": light, "unused": unused}
+    assert understand(prompt).as_dict() == {"actions": actions, "negated": [], "scene": scene, "light": light,
+                                            "unused": unused}
+
+
+@pytest.mark.parametrize(("prompt", "actions", "negated", "motion_prompt"), [
+    ("she does not smile and never nods", [], ["smile", "nod"], ""),
+    ("a woman doesn't smile, then turns to her left", ["turn_left"], ["smile"], "a woman , then turns to her left"),
+    ("a man nods without smiling on a beach", ["nod"], ["smile"], "a man nods on a beach"),
+    ("no, she nods", ["nod"], [], "no, she nods"),  # a negation does not reach across a comma
+])
+def test_what_a_prompt_negates_is_not_asked_of_the_motion_model(prompt, actions, negated, motion_prompt):
+    understood = understand(prompt)
+    assert (list(understood.actions), list(understood.negated), understood.motion_prompt) == (
+        actions, negated, motion_prompt)
 
 
 def test_every_training_caption_is_understood():

@@ -33,8 +33,10 @@ def understood_lines(engine_name: str, understood: dict) -> list[str]:
     actions = ", ".join(a.replace("_", " ") for a in understood["actions"]) or "none named (idle motion)"
     light = ", ".join(understood["light"]) or "the scene's own"
     took = f"{engine_name} took from the prompt: actions: {actions}; scene: {understood['scene']}; light: {light}"
+    negated = [a.replace("_", " ") for a in understood.get("negated", [])]
     unused = understood["unused"]
-    return [took] + ([f"{engine_name} did not use: {', '.join(unused)}"] if unused else [])
+    return ([took] + ([f"{engine_name} leaves out what the prompt says not to do: {', '.join(negated)}"] if negated else [])
+            + ([f"{engine_name} did not use: {', '.join(unused)}"] if unused else []))
 
 
 @dataclass

@@ -433,9 +433,12 @@ def _check_dir(out_dir: Path, config: dict, overwrite: bool) -> bool:
             f"suite {config['suite']['name']!r} with model {config['model']!r}; use another --out, or "
             "--overwrite to replace it")
     if old.get("runtime", config["runtime"]) != config["runtime"]:
-        raise BenchError(
-            f"the run in {out_dir} used {old['runtime']}, not {config['runtime']}; give the same --dtype, "
-            "--offload, --vae-tiling and --cache, use another --out, or --overwrite to replace it")
+        from idvid.engines.runtime import RUNTIME_FLAGS
+
+        changed = ", ".join(f"{RUNTIME_FLAGS[k]} {old['runtime'].get(k)} (now {v})"
+                            for k, v in config["runtime"].items() if old["runtime"].get(k) != v)
+        raise BenchError(f"the run in {out_dir} used {changed}; give the same options, use another --out, "
+                         "or --overwrite to replace it")
     if old_suite.get("fingerprint") != config["suite"]["fingerprint"]:
         raise BenchError(
             f"suite {config['suite']['name']!r} changed since the run in {out_dir} (faces, photos, prompts, "

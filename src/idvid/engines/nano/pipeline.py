@@ -132,7 +132,9 @@ class NanoPipeline(EngineInputs):
                 progress(done, total)
 
         with _closed_on_error(bar):
-            track = self.controls(prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
+            # the motion model is not shown what the prompt negates: it would act it out
+            motion_prompt = understood.motion_prompt or "a person"
+            track = self.controls(motion_prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)

@@ -31,24 +31,32 @@ from idvid.engines.output import understood_lines
 from idvid.render.scene import SceneSpec
 from idvid.render.scene_text import backdrop_colours, light_phrases, scene_from_text, scene_words
 
+# A negation up to two words before an action ("does not smile", "never really nods", "without
+# smiling"), in the same clause.
+NEGATED = re.compile(r"(?<![a-z'])(?:not|never|no|without|nor|cannot|(?:do|does|did|is|are|was|were|wo|ca)n'?t)"
+                     r"(?:\s+[a-z\-']+){0,2}\s+$")
 # Words any caption may hold without asking for anything: articles, joins, pronouns, filler.
 FILLER = frozenset("""
 a an the and then while as before after with of to at in on into onto by for from up out over is are was
 be being been it its this that there here his her their my your our one ones some very so just also again
 she he they someone somebody person people woman women man men lady guy girl boy subject speaker astronaut
-me him them who which what front behind camera shot video clip footage scene view close closeup close-up portrait
+me him them who which what front behind do does did camera shot video clip footage scene view close closeup close-up portrait
 cinematic frame frames gently softly little bit moment briefly back slowly quickly suddenly calmly
 """.split())
 
 
 @dataclass(frozen=True)
 class Understanding:
-    """actions: the vocabulary's actions the prompt names, in order; scene: the SceneSpec it
-    picks; colours: the backdrop colours it names; light: its light words; unused: its words in
-    none of the vocabularies, in order."""
+    """actions: the vocabulary's actions the prompt names, in order; negated: those it names
+    after a negation ("does not smile"), which the motion is not asked for; motion_prompt: the
+    prompt without them, for the motion model; scene: the SceneSpec it picks; colours: the
+    backdrop colours it names; light: its light words; unused: its words in none of the
+    vocabularies, in order."""
 
     actions: tuple[str, ...]
     scene: SceneSpec
+    motion_prompt: str
+    negated: tuple[str, ...] = field(default=())
     colours: tuple[str, ...] = field(default=())
     light: tuple[str, ...] = field(default=())
     unused: tuple[str, ...] = field(default=())
@@ -70,26 +78,44 @@ class Understanding:
         return understood_lines("nano", self.as_dict())
 
     def as_dict(self) -> dict:
-        return {"actions": list(self.actions), "scene": self.scene_name, "light": list(self.light),
-                "unused": list(self.unused)}
+        return {"actions": list(self.actions), "negated": list(self.negated), "scene": self.scene_name,
+                "light": list(self.light), "unused": list(self.unused)}
 
 
 def understand(prompt: str) -> Understanding:
-    """The actions, scene and unused words of ``prompt``."""
-    text = " " + re.sub(r"[^a-z\- ]+", " ", prompt.lower()) + " "
+    """The actions (asked and negated), scene, light and unused words of ``prompt``."""
+    lowered = prompt.lower()
+    text = " " + re.sub(r"[^a-z\- ]", " ", lowered) + " "  # one character for one: spans map back
     covered = [False] * len(text)
-    found = []
+    found, negated, cuts = [], [], []
     for phrase, action in _surface_forms():
         for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
-            if not any(covered[match.start():match.end()]):
-                found.append((match.start(), action))
-                covered[match.start():match.end()] = [True] * (match.end() - match.start())
-    actions = tuple(dict.fromkeys(action for _, action in sorted(found)))
+            if any(covered[match.start():match.end()]):
+                continue
+            negation = NEGATED.search(lowered[:match.start() - 1])  # in the prompt itself: not across a comma
+            if negation and covered[negation.start() + 1]:  # part of another action ("shakes her head no")
+                negation = None
+            start = match.start()
+            (negated if negation else found).append((match.start(), action))
+            if negation:
+                start = negation.start() + 1
+                cuts.append((start - 1, match.end() - 1))  # in the prompt, which lacks the leading space
+            covered[start:match.end()] = [True] * (match.end() - start)
     understood = scene_words(prompt) | FILLER
     words = re.finditer(r"[a-z][a-z\-]*", text)
     unused = [w.group() for w in words if not covered[w.start()] and w.group() not in understood]
-    return Understanding(actions, scene_from_text(prompt), tuple(backdrop_colours(prompt)), tuple(light_phrases(prompt)),
+    motion_prompt = prompt
+    for start, end in sorted(cuts, reverse=True):
+        motion_prompt = motion_prompt[:start] + motion_prompt[end:]
+    if cuts and not found:  # only negated actions: what is left asks for nothing
+        motion_prompt = ""
+    return Understanding(_in_order(found), scene_from_text(prompt), " ".join(motion_prompt.split()),
+                         _in_order(negated), tuple(backdrop_colours(prompt)), tuple(light_phrases(prompt)),
                          tuple(dict.fromkeys(unused)))
+
+
+def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(action for _, action in sorted(found)))
 
 
 @cache

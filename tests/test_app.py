@@ -46,8 +46,10 @@ def generate(client, photo, prompt, **options):
 
 
 def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, astronaut_path):
-    video, notes = generate(client, astronaut_path, "a woman plays the guitar and nods")
+    video, notes, curve = generate(client, astronaut_path, "a woman plays the guitar and nods")
     assert read_video(video).frames.shape == (12, 64, 64, 3)
+    frames = [row[0] for row in curve["data"]]  # FaceSim by frame, for the plot
+    assert curve["columns"] == ["frame", "facesim"] and frames == sorted(frames) and len(frames) >= 2
     assert "- nano took from the prompt: actions: nod;" in notes
     assert "- nano did not use: plays, guitar" in notes
     assert "- facesim: " in notes
@@ -104,7 +106,7 @@ def test_the_page_in_a_real_browser(served, astronaut_path, tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400"):
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1700"):
         options.add_argument(flag)
     browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(CHROMEDRIVER))
     try:

@@ -69,8 +69,9 @@ class App:
         self.engines = engines or LoadedEngines()
 
     def generate(self, photos, prompt: str, model: str, num_frames, height, width, fps, seed, guidance,
-                 face_index, progress=None) -> tuple[str, str]:
-        """-> (the video's path, what the engine took, ignored and scored, as markdown)."""
+                 face_index, progress=None) -> tuple:
+        """-> (the video's path, what the engine took, ignored and scored, as markdown, FaceSim
+        over the frames as a table with columns frame and facesim)."""
         import gradio as gr
 
         try:
@@ -80,7 +81,7 @@ class App:
             raise gr.Error(str(err), print_exception=False) from None
 
     def _generate(self, photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                  progress) -> tuple[str, str]:
+                  progress) -> tuple:
         from idvid.engines import GenerationOptions, plan_generation
         from idvid.engines.output import understood_lines
         from idvid.face import FaceAnalyzer
@@ -103,15 +104,23 @@ class App:
         path = result.save(self.out_dir / f"{uuid.uuid4().hex}.mp4")
         notes = understood_lines(engine.engine_name, result.understood) if result.understood else []
         notes += [f"{engine.engine_name} ignores {name}: {reason}" for name, reason in plan.ignored.items()]
-        return str(path), "\n".join(f"- {line}" for line in notes + self._scores(path, faces, prompt))
+        scores, curve = self._scores(path, faces, prompt)
+        return str(path), "\n".join(f"- {line}" for line in notes + scores), curve
 
     @staticmethod
-    def _scores(video: Path, faces, prompt: str) -> list[str]:
+    def _scores(video: Path, faces, prompt: str) -> tuple[list[str], object]:
+        """(score lines, FaceSim per sampled frame as a DataFrame) of a made video."""
+        import pandas as pd
+
         from idvid.eval.evaluate import evaluate_video
 
         result = evaluate_video(video, faces, prompt, metrics=list(SCORES))
-        return [f"{name}: {result.values[name]:.3f}" for name in SHOWN
-                if result.values.get(name) is not None and result.values[name] == result.values[name]]
+        lines = [f"{name}: {result.values[name]:.3f}" for name in SHOWN
+                 if result.values.get(name) is not None and result.values[name] == result.values[name]]
+        lines += [f"{name}: not measured ({why})" for name, why in result.notes.items() if name in SCORES]
+        facesim = result.series.get("facesim")
+        curve = pd.DataFrame({"frame": facesim.frames if facesim else [], "facesim": facesim.values if facesim else []})
+        return lines, curve
 
     def faces(self, photos) -> tuple:
         """The first photo with its faces boxed and numbered, and a line saying which is used."""
@@ -169,6 +178,9 @@ def build(app: App):
             with gr.Column():
                 video = gr.Video(label="video", autoplay=True)
                 notes = gr.Markdown()
+                curve = gr.LinePlot(x="frame", y="facesim", label="FaceSim to the photo, by frame", y_lim=[0, 1])
+                gallery = gr.Gallery(label="made in this session", columns=4, height=220, object_fit="contain")
+        made = gr.State([])
         photos.change(app.faces, photos, [preview, found], api_name=False)
         inputs = [photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index]
 
@@ -177,7 +189,9 @@ def build(app: App):
             return app.generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
                                 progress)
 
-        event = run.click(generate, inputs, [video, notes], api_name="generate")
+        event = run.click(generate, inputs, [video, notes, curve], api_name="generate")
+        event.then(lambda path, paths: ([*paths, path],) * 2 if path else (paths, paths), [video, made],
+                   [made, gallery], api_name=False)
         stop.click(None, cancels=[event])
     return page
 

@@ -347,6 +347,8 @@ def test_cli_side_by_side_checks_every_model_first(tmp_path, capsys):
         (["smoke", "--out", "{tmp}/x"], "--model is required"),
         (["smoke", "--model", "tiny", "--compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/x"],
          "SUITE, --model cannot be used with it"),
+        (["--compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/x", "--dtype", "bfloat16"],
+         "--dtype/--offload/--vae-tiling/--cache cannot be used with it"),
         (["--compare", "{tmp}/a", "--out", "{tmp}/x"], "at least two run folders"),
         (["--compare", "{tmp}/a", "{tmp}/b", "--out", "{tmp}/x"], "is not a finished bench run"),
         (["no_such_suite.yaml", "--model", "tiny", "--out", "{tmp}/x"], "suite file not found"),

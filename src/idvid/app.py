@@ -14,6 +14,7 @@ on disk is served. Bad input gets the CLI's one-line messages.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -199,6 +200,7 @@ def build(app: App):
 def serve(host: str = "127.0.0.1", port: int = 7860, out_dir: Path | None = None, block: bool = True):
     """Start the app; returns the launched page (``block=False``: without waiting, for tests)."""
     started = time.perf_counter()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # idvid works offline; nothing is sent out
     if host not in LOCAL_HOSTS:
         logger.warning("serving on %s: anyone who can reach this machine can use the app", host)
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="idvid-app-"))

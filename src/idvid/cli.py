@@ -43,6 +43,9 @@ def _generate_parser(sub) -> None:
     p.add_argument("--face-index", type=int, metavar="N",
                    help="which face to use when a photo shows several, numbered left to right from 0")
     p.add_argument("--frames", type=int, dest="num_frames", metavar="N", help="number of frames")
+    p.add_argument("--seconds", type=float, metavar="S",
+                   help="length in seconds instead of --frames (at --fps, else the model's fps; rounded to the "
+                   "model's frame grid); nano plays long takes at its own pace, the prompt's steps in order")
     p.add_argument("--height", type=int, help="video height in pixels")
     p.add_argument("--width", type=int, help="video width in pixels")
     p.add_argument("--fps", type=float, help="frames per second of the written video (29.97 and the like work)")
@@ -338,7 +341,10 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
+    plan = plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
+    if args.seconds is not None:
+        options = _with_seconds(options, args.seconds, plan)
+        plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
     # The faces too (none, several, too small, different people): the engine takes these analyses.
     faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)
@@ -349,6 +355,19 @@ def cmd_generate(args) -> None:
         print(understood_lines(engine.engine_name, result.understood)[0])
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
+
+
+def _with_seconds(options, seconds: float, plan):
+    """``options`` with the frame count that lasts ``seconds`` at the plan's fps, on its frame grid."""
+    import dataclasses
+
+    if options.num_frames is not None:
+        raise ConfigError("give --frames or --seconds, not both")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"--seconds must be a positive number, got {seconds:g}")
+    step = plan.frame_step
+    frames = max(2, round((seconds * plan.options["fps"] - 1) / step) * step + 1)
+    return dataclasses.replace(options, num_frames=frames)
 
 
 def cmd_faces(args) -> None:

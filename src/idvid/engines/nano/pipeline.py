@@ -25,6 +25,7 @@ from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.limits import plan
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
+from idvid.engines.nano.takes import IDLE_PROMPT, LONGEST_SINGLE_CLIP, long_take, plan_clips
 from idvid.engines.nano.understanding import understand
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
@@ -120,7 +121,10 @@ class NanoPipeline(EngineInputs):
             logger.warning("%s", line)
         scene = understood.scene
         steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
-        total = steps + opt["num_frames"]
+        # the motion model is not shown what the prompt negates: it would act it out
+        motion_prompt = understood.motion_prompt or IDLE_PROMPT
+        clips = len(plan_clips(motion_prompt, opt["num_frames"], opt["fps"]))
+        total = clips * steps + opt["num_frames"]
         bar = tqdm(total=total, desc="nano", unit="step", **self._progress_config)
         done = 0
 
@@ -132,9 +136,8 @@ class NanoPipeline(EngineInputs):
                 progress(done, total)
 
         with _closed_on_error(bar):
-            # the motion model is not shown what the prompt negates: it would act it out
-            motion_prompt = understood.motion_prompt or "a person"
-            track = self.controls(motion_prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance)
+            track = self.controls(motion_prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance,
+                                  fps=opt["fps"])
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
@@ -145,17 +148,24 @@ class NanoPipeline(EngineInputs):
             return VideoOutput(frames=frames, fps=opt["fps"], understood=understood.as_dict())
 
     def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
-                 guidance_scale: float | None = None, progress=None) -> ControlTrack:
+                 guidance_scale: float | None = None, progress=None, fps: float | None = None) -> ControlTrack:
         """The per-frame controls for ``prompt``: the motion model's take plus ambient head sway.
 
-        The model predicts clean tracks (x0), which averages away the small random-phase sway
-        every training clip has; a seeded sway of the same size is added back, so idle
-        prompts breathe instead of freezing.
+        A take longer than about one clip at ``fps`` is several clips, cross-faded
+        (:mod:`.takes`), so motion keeps the model's pace. The model predicts clean tracks (x0),
+        which averages away the small random-phase sway every training clip has; a seeded sway of
+        the same size is added back, so idle prompts breathe instead of freezing.
         """
-        track = self.motion(prompt, (pose.yaw, pose.pitch, pose.roll), num_frames, seed,
-                            num_inference_steps, guidance_scale, progress=progress)
-        values = track.values.copy()
-        times = np.linspace(0.0, CLIP_SECONDS, num_frames)
+        angles = (pose.yaw, pose.pitch, pose.roll)
+
+        def clip(text: str, frames: int, clip_seed: int) -> np.ndarray:
+            return self.motion(text, angles, frames, clip_seed, num_inference_steps, guidance_scale,
+                               progress=progress).values
+
+        fps = fps or num_frames / CLIP_SECONDS
+        values = long_take(clip, prompt, num_frames, fps, seed).copy()
+        seconds = num_frames / fps if num_frames / fps > LONGEST_SINGLE_CLIP else CLIP_SECONDS
+        times = np.linspace(0.0, seconds, num_frames)
         values[:, :3] += head_sway(np.random.default_rng(seed), times)
         return ControlTrack(values)
 

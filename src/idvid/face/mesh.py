@@ -40,6 +40,9 @@ class FaceMesher:
             self._graph = face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=2, refine_landmarks=True, min_detection_confidence=0.5
             )
+            # The graph starts its models on its own threads; one call waits for all of them, so
+            # their start-up logs land inside this window rather than in the user's terminal.
+            self._graph.process(np.zeros((64, 64, 3), np.uint8))
         self._lock = threading.Lock()
         self._chatty = True  # until the first face is found, native start-up logs are silenced
 

@@ -121,6 +121,6 @@ def test_the_page_in_a_real_browser(served, astronaut_path, tmp_path):
             lambda b: b.execute_script("const v = arguments[0]; return v.readyState > 0 && v.duration", video))
         # kept: in $IDVID_TEST_ARTIFACTS when set (CI, the README's picture), else the test's folder
         browser.save_screenshot(str(Path(os.environ.get("IDVID_TEST_ARTIFACTS", tmp_path)) / "app.png"))
-        assert duration > 0  # the default nano take: 73 frames at 12 fps, about 6 s
+        assert duration > 0  # the default nano take: 145 frames at 24 fps, about 6 s
     finally:
         browser.quit()

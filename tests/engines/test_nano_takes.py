@@ -6,6 +6,7 @@ import pytest
 from cli_helpers import error_line, run_cli
 
 from idvid.engines import load_engine
+from idvid.engines.nano.limits import DEFAULTS
 from idvid.engines.nano.takes import plan_clips, sequence
 from idvid.render.controls import CONTROL_NAMES
 from idvid.video import read_video
@@ -56,7 +57,7 @@ def test_seconds_set_the_length_on_the_models_frame_grid(capsys, tmp_path, astro
     code, _, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "she nods", "--seconds", "10",
                            "--height", "64", "--width", "64", "--out", out)
     assert code == 0, err
-    assert read_video(out).frames.shape[0] == 10 * FPS  # nano's default fps
+    assert read_video(out).frames.shape[0] == 10 * DEFAULTS["fps"]  # at nano's default fps
     code, _, err = run_cli(capsys, "generate", "--model", "tiny", "--face", astronaut_path, "--prompt", "she nods",
                            "--seconds", "2", "--steps", "1", "--out", tmp_path / "tiny.mp4")
     assert code == 0 and read_video(tmp_path / "tiny.mp4").frames.shape[0] == 17  # 16 at 8 fps, on Wan's 4k+1

@@ -14,8 +14,8 @@ from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import GenerationError
 
 INDEX_FILE = "motion_generator.json"
-# 6 s of motion (the motion model's span) at 12 fps.
-DEFAULTS = dict(num_frames=73, height=256, width=256, fps=12)
+# 6 s of motion (the motion model's span) at 24 fps, a rate that looks like video.
+DEFAULTS = dict(num_frames=145, height=256, width=256, fps=24)
 MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
 # Memory model of nano_memory (bytes), from measured peaks.
 NANO_BASE_BYTES = 900 * 2**20

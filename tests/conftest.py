@@ -82,3 +82,13 @@ def group_photo(tmp_path, side_by_side) -> Path:
     path = tmp_path / "two.png"
     Image.fromarray(side_by_side).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def shipped_nano():
+    """The default engine with its shipped weights, loaded once, its progress bar off."""
+    from idvid.engines import load_engine
+
+    engine = load_engine("nano")
+    engine.set_progress_bar_config(disable=True)
+    return engine

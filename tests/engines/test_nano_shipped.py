@@ -4,18 +4,10 @@ CLI path `make demo` takes, scored by idvid's own evaluation on real photos."""
 import pytest
 from cli_helpers import run_cli
 
-from idvid.engines import load_engine
 from idvid.eval import evaluate_video
 from idvid.video import read_video
 
 SIZE = dict(num_frames=48, height=192, width=160, fps=24, seed=0)
-
-
-@pytest.fixture(scope="module")
-def shipped():
-    engine = load_engine("nano")
-    engine.set_progress_bar_config(disable=True)
-    return engine
 
 
 def test_cli_with_the_shipped_weights_makes_the_person_do_what_was_asked(capsys, caplog, tmp_path, astronaut_path):
@@ -45,9 +37,9 @@ def test_cli_with_the_shipped_weights_makes_the_person_do_what_was_asked(capsys,
     ("grace", "she turns to her left"),
     ("grace", "she shakes her head"),
 ])
-def test_the_head_moves_as_the_prompt_says(shipped, astronaut_path, grace_path, photo, prompt):
+def test_the_head_moves_as_the_prompt_says(shipped_nano, astronaut_path, grace_path, photo, prompt):
     path = {"astronaut": astronaut_path, "grace": grace_path}[photo]
-    frames = shipped(prompt=prompt, faces=[path], **SIZE).frames
+    frames = shipped_nano(prompt=prompt, faces=[path], **SIZE).frames
     result = evaluate_video(frames, [path], prompt, ["facesim", "prompt_motion"], fps=SIZE["fps"])
     assert result.values["prompt_motion_match"] == 1.0, result.info["prompt_motion"]
     assert result.values["facesim"] >= 0.6, result.values

@@ -2,10 +2,8 @@
 play the prompt's steps in order, and join without jumps; --seconds sets the length."""
 
 import numpy as np
-import pytest
 from cli_helpers import error_line, run_cli
 
-from idvid.engines import load_engine
 from idvid.engines.nano.limits import DEFAULTS
 from idvid.engines.nano.takes import plan_clips, sequence
 from idvid.render.controls import CONTROL_NAMES
@@ -13,13 +11,6 @@ from idvid.video import read_video
 
 FPS = 12
 YAW, PITCH = CONTROL_NAMES.index("yaw"), CONTROL_NAMES.index("pitch")
-
-
-@pytest.fixture(scope="module")
-def nano():
-    engine = load_engine("nano")
-    engine.set_progress_bar_config(disable=True)
-    return engine
 
 
 def period(values: np.ndarray) -> float:
@@ -37,16 +28,16 @@ def test_a_prompt_splits_into_its_steps_in_order():
     assert clips[-1].start + clips[-1].frames == 20 * FPS and len(plan_clips("nods", 7 * FPS, FPS)) == 1
 
 
-def test_a_long_take_nods_at_the_pace_of_a_short_one_and_joins_without_jumps(nano, astronaut_obs):
-    short = nano.controls("a woman nods", astronaut_obs.pose, 6 * FPS, 0, fps=FPS).values
-    long = nano.controls("a woman nods", astronaut_obs.pose, 30 * FPS, 0, fps=FPS).values
+def test_a_long_take_nods_at_the_pace_of_a_short_one_and_joins_without_jumps(shipped_nano, astronaut_obs):
+    short = shipped_nano.controls("a woman nods", astronaut_obs.pose, 6 * FPS, 0, fps=FPS).values
+    long = shipped_nano.controls("a woman nods", astronaut_obs.pose, 30 * FPS, 0, fps=FPS).values
     assert 0.6 < period(long[:6 * FPS, PITCH]) / period(short[:, PITCH]) < 1.6  # stretched would be 5x
     jumps = [np.abs(np.diff(track[:, :3], axis=0)).max() for track in (short, long)]
     assert jumps[1] <= 1.2 * jumps[0]  # the joins move no faster than the motion itself
 
 
-def test_the_prompts_steps_happen_in_order(nano, astronaut_obs):
-    take = nano.controls("a woman turns to her left, then nods", astronaut_obs.pose, 24 * FPS, 0, fps=FPS).values
+def test_the_prompts_steps_happen_in_order(shipped_nano, astronaut_obs):
+    take = shipped_nano.controls("a woman turns to her left, then nods", astronaut_obs.pose, 24 * FPS, 0, fps=FPS).values
     first, second = take[:12 * FPS], take[12 * FPS:]
     assert first[:, YAW].mean() - second[:, YAW].mean() > 5  # she turns first ...
     assert second[:, PITCH].std() > 2 * first[:, PITCH].std()  # ... and nods after

@@ -45,12 +45,12 @@ def plan_clips(prompt: str, num_frames: int, fps: float) -> list[Clip]:
     clip, step = round(CLIP_SECONDS * fps), round((CLIP_SECONDS - OVERLAP_SECONDS) * fps)
     count = math.ceil((num_frames - clip) / step) + 1
     steps = sequence(prompt)
+    ongoing = [bool(set(understand(text).actions) & ONGOING_ACTIONS) for text in steps]
     clips = []
     for i in range(count):
         part = min(i * len(steps) // count, len(steps) - 1)
         first_of_part = i == 0 or min((i - 1) * len(steps) // count, len(steps) - 1) != part
-        ongoing = bool(set(understand(steps[part]).actions) & ONGOING_ACTIONS)
-        text = steps[part] if first_of_part or ongoing else IDLE_PROMPT
+        text = steps[part] if first_of_part or ongoing[part] else IDLE_PROMPT
         start = min(i * step, num_frames - clip)
         clips.append(Clip(text, start, clip))
     return clips

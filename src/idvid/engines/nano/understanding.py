@@ -36,13 +36,19 @@ from idvid.render.scene_text import backdrop_colours, light_phrases, scene_from_
 NEGATED = re.compile(r"(?<![a-z'])(?:not|never|no|without|nor|cannot|(?:do|does|did|is|are|was|were|wo|ca)n'?t)"
                      r"(?:\s+[a-z\-']+){0,2}\s+$")
 # Words any caption may hold without asking for anything: articles, joins, pronouns, filler.
-FILLER = frozenset("""
+_COMMON = frozenset("""
 a an the and then while as before after with of to at in on into onto by for from up out over is are was
 be being been it its this that there here his her their my your our one ones some very so just also again
 she he they someone somebody person people woman women man men lady guy girl boy subject speaker astronaut
 me him them who which what front behind do does did camera shot video clip footage scene view close closeup close-up portrait
 cinematic frame frames gently softly little bit moment briefly back slowly quickly suddenly calmly
 """.split())
+# With the caption words the vocabularies use around the actions, and those of idle captions
+# (the motion model's "no action": sway, breathing, blinks).
+FILLER = (_COMMON | {w for s in STYLES for w in s.split()} | {w for s in RETURN_SUFFIXES for w in s.split()}
+          | {w for ws in ADVERBS.values() for w in ws}
+          | {w for t in IDLE_TEMPLATES for w in re.sub(r"\{\w+\}", " ", t).split()}
+          | {conjugate(v, form) for v in IDLE_VERBS for form in ("3sg", "plural", "gerund")})
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,8 @@ def understand(prompt: str) -> Understanding:
     text = " " + re.sub(r"[^a-z\- ]", " ", lowered) + " "  # one character for one: spans map back
     covered = [False] * len(text)
     found, negated, cuts = [], [], []
-    for phrase, action in _surface_forms():
-        for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
+    for pattern, action in _surface_forms():
+        for match in pattern.finditer(text):
             if any(covered[match.start():match.end()]):
                 continue
             negation = NEGATED.search(lowered[:match.start() - 1])  # in the prompt itself: not across a comma
@@ -119,21 +125,16 @@ def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:
 
 
 @cache
-def _surface_forms() -> list[tuple[str, str]]:
-    """(phrase as it may appear, action) for every phrase of the vocabulary, in every verb form
-    and possessive, longest first (so "turn her head to the left" wins over "turn")."""
+def _surface_forms() -> list[tuple[re.Pattern, str]]:
+    """(whole-word pattern of a phrase as it may appear, action) for every phrase of the
+    vocabulary, in every verb form and possessive, longest first (so "turn her head to the left"
+    wins over "turn"); compiled once, being more than re's own cache holds."""
     phrases = [(p, a) for a, ps in PHRASES.items() for p in ps]
     phrases += [(p, a) for (a, _), ps in SIZED_PHRASES.items() for p in ps]
     phrases += [(p, a) for a, ps in HELDOUT_PHRASES.items() for p in ps]
     forms = {(conjugate(p.replace("{pos}", s.pos), form), a)
              for (p, a), s, form in product(phrases, SUBJECTS, ("3sg", "plural", "gerund"))}
     forms |= {(clause, a) for a, pairs in CLAUSES.items() for pair in pairs for clause in pair}
-    return sorted(forms, key=lambda f: -len(f[0]))
+    return [(re.compile(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"), action)
+            for phrase, action in sorted(forms, key=lambda f: -len(f[0]))]
 
-
-# Caption words the vocabularies use around the actions, and those of idle captions (the motion
-# model's "no action": sway, breathing, blinks).
-FILLER = (FILLER | {w for s in STYLES for w in s.split()} | {w for s in RETURN_SUFFIXES for w in s.split()}
-          | {w for ws in ADVERBS.values() for w in ws}
-          | {w for t in IDLE_TEMPLATES for w in re.sub(r"\{\w+\}", " ", t).split()}
-          | {conjugate(v, form) for v in IDLE_VERBS for form in ("3sg", "plural", "gerund")})

@@ -425,7 +425,7 @@ def _label_path(item: str) -> tuple[str, Path]:
 
 
 def cmd_bench(args) -> None:
-    from idvid.eval.bench import bench_command
+    from idvid.eval.bench_command import bench_command
 
     report = bench_command(suite=args.suite, model=args.model, out=args.out, device=args.device,
                            overwrite=args.overwrite, compare=args.compare, runtime=_runtime(args))

@@ -66,8 +66,14 @@ class App:
     """The page's actions; ``out_dir``: where videos are written (and the only folder served)."""
 
     def __init__(self, out_dir: Path, engines: LoadedEngines | None = None) -> None:
+        from idvid.eval.models import EvalModels
+        from idvid.face import FaceAnalyzer
+
         self.out_dir = Path(out_dir)
         self.engines = engines or LoadedEngines()
+        # loaded on first use and kept: every request analyses photos and scores a video
+        self.analyzer = FaceAnalyzer()
+        self.scoring = EvalModels(analyzer=self.analyzer)
 
     def generate(self, photos, prompt: str, model: str, num_frames, height, width, fps, seed, guidance,
                  face_index, progress=None) -> tuple:
@@ -85,7 +91,6 @@ class App:
                   progress) -> tuple:
         from idvid.engines import GenerationOptions, plan_generation
         from idvid.engines.output import understood_lines
-        from idvid.face import FaceAnalyzer
 
         photos = [str(p) for p in photos or []]
         if not photos:
@@ -96,7 +101,7 @@ class App:
                                     fps=_number(fps), seed=_int(seed) or 0, guidance_scale=_number(guidance),
                                     face_index=_int(face_index))
         plan = plan_generation(model, options, photos=len(photos))  # before any model loads
-        faces = FaceAnalyzer().references(photos, options.face_index)
+        faces = self.analyzer.references(photos, options.face_index)
         progress(0, desc="loading the model")
         engine = self.engines.get(model)
         result = engine(prompt=prompt, faces=faces, output_type="stream",
@@ -108,14 +113,13 @@ class App:
         scores, curve = self._scores(path, faces, prompt)
         return str(path), "\n".join(f"- {line}" for line in notes + scores), curve
 
-    @staticmethod
-    def _scores(video: Path, faces, prompt: str) -> tuple[list[str], object]:
+    def _scores(self, video: Path, faces, prompt: str) -> tuple[list[str], object]:
         """(score lines, FaceSim per sampled frame as a DataFrame) of a made video."""
         import pandas as pd
 
         from idvid.eval.evaluate import evaluate_video
 
-        result = evaluate_video(video, faces, prompt, metrics=list(SCORES))
+        result = evaluate_video(video, faces, prompt, metrics=list(SCORES), models=self.scoring)
         lines = [f"{name}: {result.values[name]:.3f}" for name in SHOWN
                  if result.values.get(name) is not None and result.values[name] == result.values[name]]
         lines += [f"{name}: not measured ({why})" for name, why in result.notes.items() if name in SCORES]
@@ -125,12 +129,12 @@ class App:
 
     def faces(self, photos) -> tuple:
         """The first photo with its faces boxed and numbered, and a line saying which is used."""
-        from idvid.face import FaceAnalyzer, load_photo
+        from idvid.face import load_photo
 
         if not photos:
             return None, ""
+        analyzer = self.analyzer
         try:
-            analyzer = FaceAnalyzer()
             image = load_photo(str(photos[0]))
             detections = analyzer.detect(image)
             try:

@@ -46,6 +46,9 @@ _WAN_DEFAULTS = dict(num_frames=81, height=480, width=832, num_inference_steps=5
 # Wan-VACE takes the person from reference images: no identity guidance.
 VACE_DEFAULTS = {k: v for k, v in _WAN_DEFAULTS.items() if k != "identity_guidance_scale"}
 
+# ConsisID's published sampling settings (diffusers' example): CogVideoX-5B's grid and CFG.
+CONSISID_DEFAULTS = {k: v for k, v in _COGVIDEOX_DEFAULTS.items() if k != "identity_guidance_scale"}
+
 # What a plain backbone directory of each family generates by default.
 FAMILY_DEFAULTS = {"cogvideox": _COGVIDEOX_DEFAULTS, "wan": _WAN_DEFAULTS}
 
@@ -91,6 +94,14 @@ PRESETS: dict[str, Preset] = {
                defaults={**VACE_DEFAULTS, "height": 720, "width": 1280}),
         Preset("tiny-vace", "vace", "random tiny Wan-VACE-class DiT + VAE for tests and CPU smoke runs (untrained)",
                family="wan", builder="idvid.engines.vace.tiny:tiny_components",
+               defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
+        # ConsisID: CogVideoX-5B I2V with face modules (Apache-2.0 weights, face_encoder/ included).
+        Preset("consisid", "consisid", "ConsisID (CogVideoX-5B I2V + face modules): the person from ArcFace and "
+               "EVA-CLIP features of one photo", family="cogvideox", repo_id="BestWishYsh/ConsisID-preview",
+               image_to_video=True, defaults=CONSISID_DEFAULTS),
+        Preset("tiny-consisid", "consisid", "random tiny ConsisID-class DiT, VAE and face encoder for tests and "
+               "CPU smoke runs (untrained)", family="cogvideox", image_to_video=True,
+               builder="idvid.engines.consisid.tiny:tiny_components",
                defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
     )
 }

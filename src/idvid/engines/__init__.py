@@ -19,6 +19,7 @@ from idvid.errors import GenerationError, ModelFileError
 ENGINES: dict[str, str] = {
     "nano": "idvid.engines.nano",
     "vace": "idvid.engines.vace",
+    "consisid": "idvid.engines.consisid",
     "dit": "idvid.engines.dit",
 }
 

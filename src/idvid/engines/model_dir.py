@@ -28,6 +28,14 @@ def read_model_index(path: Path, name: str = "model_index.json") -> dict:
         raise ModelFileError(f"{index} is corrupt: {err}") from None
 
 
+def names_pipeline(path: Path, classes: tuple[str, ...]) -> bool:
+    """Whether ``path`` holds a diffusers ``model_index.json`` whose pipeline class is one of ``classes``."""
+    try:
+        return json.loads((Path(path) / "model_index.json").read_text()).get("_class_name") in classes
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def check_model_dir(path: str | Path, index_name: str = "model_index.json") -> dict:
     """Validate a model directory; return its index.
 

@@ -97,7 +97,8 @@ class GenerationPlan:
     def check_photos(self, count: int) -> None:
         """GenerationError when ``count`` reference photos are more than the engine takes."""
         if self.max_photos is not None and count > self.max_photos:
-            raise GenerationError(f"this model takes at most {self.max_photos} reference photos, got {count}")
+            takes = "one reference photo" if self.max_photos == 1 else f"at most {self.max_photos} reference photos"
+            raise GenerationError(f"this model takes {takes}, got {count}")
 
 
 def check_prompt(prompt) -> None:

@@ -1,10 +1,10 @@
 """Wan-VACE: Wan2.1's all-in-one video model, given the person as reference images and the
 scene by the prompt (diffusers' ``WanVACEPipeline``; see ``pipeline``)."""
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from idvid.engines.model_dir import names_pipeline
 from idvid.lazy import lazy_exports
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,11 +18,7 @@ PIPELINE_CLASSES = ("WanVACEPipeline", "VacePipeline")
 
 def recognizes(path: Path) -> bool:
     """Whether ``path`` is a diffusers directory of a Wan-VACE pipeline."""
-    index = Path(path) / "model_index.json"
-    try:
-        return json.loads(index.read_text()).get("_class_name") in PIPELINE_CLASSES
-    except (OSError, ValueError, AttributeError):
-        return False
+    return names_pipeline(path, PIPELINE_CLASSES)
 
 
 __all__ = ["Pipeline", "VacePipeline", "plan", "recognizes"]

@@ -13,8 +13,12 @@ class CogVideoXFamily(BackboneFamily):
     default_max_text_length = 226
     zero_text_padding = False
 
+    def matches(self, transformer: torch.nn.Module) -> bool:
+        # ConsisID's transformer is CogVideoX's with face modules: same VAE, grid and positions.
+        return type(transformer).__name__ in (self.transformer_class, "ConsisIDTransformer3DModel")
+
     def geometry(self, vae, transformer) -> VideoGeometry:
-        if transformer.config.patch_size_t is not None:
+        if transformer.config.get("patch_size_t") is not None:
             raise ValueError("CogVideoX 1.5 (temporal patches) is not supported yet; use a CogVideoX 1.0 model")
         spatial = 2 ** (len(vae.config.block_out_channels) - 1)
         temporal = int(vae.config.temporal_compression_ratio)

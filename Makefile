@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch first, pinned to the local CPU build: an unpinned torch can pull multi-GB CUDA wheels.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[nano,eval,data,train,app,dev]"
+	$(PY) -m pip install -q -e ".[nano,eval,data,train,consisid,app,dev]"
 	touch $@
 
 demo: install

@@ -17,7 +17,7 @@ from idvid.engines.vace.reference import subject_reference
 from idvid.errors import GenerationError, ModelFileError
 from idvid.video import read_video
 
-RUN = dict(num_frames=9, height=64, width=64, num_inference_steps=2, seed=3)
+RUN = dict(num_frames=9, height=64, width=64, num_inference_steps=2, guidance_scale=3.0, seed=3)
 
 
 @pytest.fixture(scope="module")

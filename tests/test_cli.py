@@ -149,7 +149,7 @@ def test_info_lists_presets_and_where_they_resolve(capsys):
     assert code == 0
     assert "tiny" in out and "wan2.1-1.3b" in out and "IDVID_MODEL_WAN2_1_1_3B" in out
     assert "diffusers" in out and "device: " in out
-    for name in ("wan2.1-vace-1.3b", "wan2.1-vace-14b"):
+    for name in ("wan2.1-vace-1.3b", "wan2.1-vace-14b", "consisid"):
         assert f"IDVID_MODEL_{name.upper().replace('.', '_').replace('-', '_')}" in out
     lines = out.splitlines()
     tiny_vace = lines.index(next(line for line in lines if line.lstrip().startswith("tiny-vace ")))

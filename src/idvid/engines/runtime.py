@@ -72,9 +72,11 @@ def ignore_runtime(engine_name: str, runtime: RuntimeOptions, reason: str) -> No
 
 
 class DiffusersRuntime:
-    """``set_runtime`` for engines that are diffusers pipelines; ``_runtime`` is what they plan with."""
+    """``set_runtime`` for engines that are diffusers pipelines; ``_runtime`` is what they plan with;
+    ``cache_unsupported``: why First Block Cache would be wrong for the engine (None: it applies)."""
 
     _runtime = RuntimeOptions()
+    cache_unsupported: str | None = None
 
     @property
     def _device(self) -> str:
@@ -88,7 +90,9 @@ class DiffusersRuntime:
             self.to(dtype=getattr(torch, runtime.dtype))
         if runtime.vae_tiling:
             self.vae.enable_tiling()
-        if runtime.cache is not None:
+        if runtime.cache is not None and self.cache_unsupported:
+            logger.warning("%s ignores %s: %s", self.engine_name, RUNTIME_FLAGS["cache"], self.cache_unsupported)
+        elif runtime.cache is not None:
             from diffusers.hooks import FirstBlockCacheConfig
 
             for name in ("transformer", "transformer_2"):

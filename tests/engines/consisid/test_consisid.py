@@ -170,3 +170,16 @@ def test_the_plan_reads_the_same_model_three_ways(tiny_consisid, tmp_path):
     assert loaded.memory_bytes == pytest.approx(built.memory_bytes, rel=0.01)
     assert face_encoder_bytes(hub_copy / "face_encoder") == pytest.approx(
         tiny_consisid.face_encoder.weight_bytes(), rel=0.01)
+
+
+def test_precision_and_tiling_apply_and_the_cache_is_refused_with_a_reason(astronaut_path, caplog):
+    from idvid.engines import RuntimeOptions
+
+    with caplog.at_level("WARNING", logger="idvid"):
+        engine = load_engine("tiny-consisid", runtime=RuntimeOptions(dtype="bfloat16", vae_tiling=True, cache=0.1))
+    assert "ConsisID ignores --cache: its face cross-attention runs between the transformer blocks" in caplog.text
+    engine.set_progress_bar_config(disable=True)
+    assert engine.transformer.dtype == torch.bfloat16 and engine.vae.use_tiling
+    assert not getattr(engine.transformer, "_diffusers_hook", None)  # no caching hook was attached
+    frames = engine(faces=astronaut_path, prompt="a woman nods", **RUN).frames
+    assert frames.shape == (9, 64, 64, 3) and frames.std() > 0

@@ -35,6 +35,8 @@ class ConsisIDEnginePipeline(ConsisIDPipeline, DiffusersRuntime, EngineInputs):
     ``generation_defaults``: the options a call leaves out."""
 
     engine_name = "ConsisID"
+    cache_unsupported = ("its face cross-attention runs between the transformer blocks, where a cached "
+                         "step would add it twice")
 
     def __init__(self, tokenizer, text_encoder, vae, transformer, scheduler, generation_defaults: dict | None = None):
         super().__init__(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,

@@ -23,6 +23,7 @@ CASES = [
     "tiny:256x256x17", "tiny:512x512x33", "tiny:1024x1024x17",
     "tiny-cogvideox:256x256x17", "tiny-cogvideox:512x512x33", "tiny-cogvideox:1024x1024x17",
     "tiny-vace:256x256x17", "tiny-vace:512x512x33", "tiny-vace:1024x1024x17",
+    "tiny-consisid:256x256x17", "tiny-consisid:512x512x33", "tiny-consisid:1024x1024x17",
 ]
 
 

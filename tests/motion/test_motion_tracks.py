@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
+from idvid.render.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.store import ClipStore
 from idvid.data.tracks import (
     FrameMeasures,

@@ -8,7 +8,7 @@ model's layout, plus the reference pose the model is conditioned on.
    YuNet finds the faces, the largest one gets its MediaPipe 478-point mesh.
 2. **Controls per frame**, relative to the clip's first frame with a face (the *reference*, which
    plays the photo's part; its absolute pose is the ``reference_pose``), by
-   :mod:`idvid.data.mesh_controls`: yaw / pitch / roll, tx / ty / scale, smile / mouth_open /
+   :mod:`idvid.render.mesh_controls`: yaw / pitch / roll, tx / ty / scale, smile / mouth_open /
    blink / brow_raise, with :class:`~idvid.render.controls.FrameControls`' sign conventions.
    The reference is taken as a neutral face: a clip that starts smiling teaches less smile.
    **Camera and light stay neutral** (zoom 1, pan 0, light unchanged): from the face alone a
@@ -39,46 +39,21 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from idvid.atomic import atomic_output
-from idvid.data.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.store import ClipStore
 from idvid.engines.nano.motion_actions import CLIP_SECONDS
 from idvid.engines.nano.motion_programs import MODEL_FRAMES
-from idvid.errors import DataError, FaceError, IdvidError
-from idvid.face.detect import largest_face
-from idvid.face.landmarks import interocular
-from idvid.face.pose import head_pose
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
-from idvid.render.headframe import HeadFrame
+from idvid.errors import DataError, IdvidError
+from idvid.render.controls import CONTROL_NAMES, clamp_controls
+from idvid.render.mesh_controls import FrameMeasures, clip_meshes, measure_controls
 
 TRACK_SUFFIX = ".track.npz"
 TRACK_FORMAT = 1  # bump when the measurement changes: caches of another format are measured again
 MAX_GAP_SECONDS = 0.5  # longest run of faceless frames that is interpolated (at least one frame)
 MAX_MISSING = 0.2  # largest share of faceless frames in a usable clip
-DETECT_MIN_SIDE = 192  # smaller frames are upscaled (by a whole factor) before face detection
-_HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale")]
-_EXPRESSION = [CONTROL_NAMES.index(n) for n in EXPRESSIONS]
 
 
 class TrackError(DataError):
     """A clip gives no usable control track (too few faces, too short)."""
-
-
-@dataclass(frozen=True)
-class FrameMeasures:
-    """What the face analysis of one clip measured (and what the cache holds).
-
-    values: (T, 16) float32 controls per clip frame, relative to the reference frame; NaN rows
-        where no face was found. reference_pose: (3,) float32 yaw, pitch, roll of the reference
-        frame (degrees, absolute).
-    """
-
-    values: np.ndarray
-    reference_pose: np.ndarray
-
-    @property
-    def found(self) -> np.ndarray:
-        """(T,) bool: frames with a face."""
-        return np.isfinite(self.values[:, 0])
 
 
 @dataclass(frozen=True)
@@ -93,56 +68,6 @@ class ClipTrack:
 
 
 # ---- measuring ----------------------------------------------------------------------------------
-
-
-def clip_meshes(frames: np.ndarray, analyzer) -> np.ndarray:
-    """(T, H, W, 3) uint8 RGB frames -> (T, 478, 3) float64 meshes of each frame's largest face, in
-    frame pixels; NaN where there is no face or the mesh model finds none."""
-    meshes = np.full((len(frames), 478, 3), np.nan)
-    for i, frame in enumerate(frames):
-        image, scale = _detectable(frame)
-        face = largest_face(analyzer.detect(image))
-        if face is None:
-            continue
-        try:
-            meshes[i] = analyzer.mesher(image, face, f"frame {i}") / scale
-        except FaceError:
-            continue
-    return meshes
-
-
-def _detectable(frame: np.ndarray) -> tuple[np.ndarray, float]:
-    """(frame, 1) or a bicubic upscale of a small frame and its factor.
-
-    Why: training clips are small (128 px), and YuNet misses most faces under ~40 px that it
-    finds once the frame is twice the size (measured on 96 px ``idvid synth`` clips: 4 of 17 -> 17)."""
-    import cv2
-
-    scale = float(np.ceil(DETECT_MIN_SIDE / min(frame.shape[:2])))
-    if scale <= 1:
-        return frame, 1.0
-    return cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), scale
-
-
-def measure_controls(meshes: np.ndarray) -> FrameMeasures:
-    """(T, 478, 3) meshes (NaN where none) -> per-frame controls relative to the first mesh
-    (all NaN, reference pose 0, when there is none)."""
-    values = np.full((len(meshes), len(CONTROL_NAMES)), np.nan, dtype=np.float32)
-    found = np.flatnonzero(np.isfinite(meshes[:, 0, 0]))
-    if not len(found):
-        return FrameMeasures(values, np.zeros(3, dtype=np.float32))
-    reference = meshes[found[0]]
-    frame0, eyes0 = HeadFrame.from_vertices(reference), interocular(reference)
-    basis = ExpressionBasis(frame0, reference)
-    for i in found:
-        vertices = meshes[i]
-        frame = HeadFrame.from_vertices(vertices)
-        row = NEUTRAL.to_array()
-        row[_HEAD] = [*relative_rotation(reference, vertices), *placement(frame0, eyes0, frame, interocular(vertices))]
-        row[_EXPRESSION] = basis.measure(expression_features(vertices))
-        values[i] = row
-    pose = head_pose(reference)
-    return FrameMeasures(values, np.array([pose.yaw, pose.pitch, pose.roll], dtype=np.float32))
 
 
 def fill_gaps(measures: FrameMeasures, fps: float) -> np.ndarray:

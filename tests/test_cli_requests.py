@@ -50,7 +50,7 @@ def _refused(capsys, tmp_path, face, *argv, out=None) -> str:
     (["--steps", "1001"], "steps must be from 1 to 1000"),
     (["--frames", "0"], "frames must be at least 1"),
     (["--face-index", "-1"], "face index must be at least 0"),
-    (["--frames", "1001"], "frames must be between 2 and 1000"),
+    (["--frames", "14401"], "frames must be between 2 and 14400"),
     (["--width", "4000"], "width must be even and between 64 and 2048"),
     (["--model", "tiny", "--frames", "100001"], "frames must be at most 253 for this model"),
     (["--model", "tiny", "--width", "100000", "--height", "100000"], "height must be at most 1024"),

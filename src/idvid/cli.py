@@ -49,6 +49,10 @@ def _generate_parser(sub) -> None:
     p.add_argument("--height", type=int, help="video height in pixels")
     p.add_argument("--width", type=int, help="video width in pixels")
     p.add_argument("--fps", type=float, help="frames per second of the written video (29.97 and the like work)")
+    p.add_argument("--drive", type=Path, metavar="VIDEO",
+                   help="nano: the person follows this video's head motion, expressions, blinks and mouth "
+                   "(it sets the length; the prompt still sets the scene and light; its sound is kept)")
+    p.add_argument("--no-audio", action="store_true", help="with --drive: leave the driving video's sound out")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
@@ -341,7 +345,12 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    plan = plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
+    drive, planned = {}, options
+    if args.drive is not None:  # the engine takes the length from the video itself; planned here the same way
+        planned, drive = _driven(args, options)
+    elif args.no_audio:
+        logging.getLogger("idvid").warning("--no-audio does nothing without --drive: only a driving video brings sound")
+    plan = plan_generation(args.model, planned, device=args.device, runtime=runtime, photos=len(args.face))
     if args.seconds is not None:
         options = _with_seconds(options, args.seconds, plan)
         plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
@@ -349,12 +358,24 @@ def cmd_generate(args) -> None:
     faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device, runtime=runtime)
-    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs())
+    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **drive)
     path = result.save(args.out, overwrite=args.overwrite)
     if result.understood:  # what was not used was said as a warning when generation started
         print(understood_lines(engine.engine_name, result.understood)[0])
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
+
+
+def _driven(args, options):
+    """``options`` with the driving video's length and rate (to plan with), and the engine's drive arguments."""
+    from idvid.engines import engine_kind
+    from idvid.engines.nano.drive import drive_options, probe
+
+    if engine_kind(args.model) != "nano":
+        raise ConfigError(f"--drive works with nano only; {args.model} makes its own motion")
+    if args.seconds is not None:
+        raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
+    return drive_options(options, probe(args.drive)), {"drive": args.drive, "drive_audio": not args.no_audio}
 
 
 def _with_seconds(options, seconds: float, plan):

@@ -43,21 +43,23 @@ def understood_lines(engine_name: str, understood: dict) -> list[str]:
 class VideoOutput(BaseOutput):
     """frames: (T, H, W, 3) uint8 RGB, or a FrameStream of them; fps: playback rate;
     understood: what the engine took from the prompt and which words it did not use, for
-    engines that read a prompt word by word (nano), else None."""
+    engines that read a prompt word by word (nano), else None; audio: a file whose sound the
+    video carries (a driving video's), else None."""
 
     frames: np.ndarray | FrameStream
     fps: float
     understood: dict | None = None
+    audio: Path | None = None
 
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """Write an H.264 mp4 atomically, ``understood`` in its comment tag; refuses to replace a
-        file unless ``overwrite``."""
+        """Write an H.264 mp4 atomically, ``understood`` in its comment tag and ``audio``'s sound
+        muxed in; refuses to replace a file unless ``overwrite``."""
         import json
 
         from idvid.video import write_video
 
         metadata = {"comment": "idvid understood: " + json.dumps(self.understood)} if self.understood else None
-        return write_video(self.frames, path, fps=self.fps, overwrite=overwrite, metadata=metadata)
+        return write_video(self.frames, path, fps=self.fps, overwrite=overwrite, metadata=metadata, audio=self.audio)
 
 
 def array_output(frames: np.ndarray, fps: float, output_type: str) -> VideoOutput:

@@ -62,7 +62,7 @@ def read_video(path: str | os.PathLike, max_frames: int | None = None) -> VideoC
     """
     path = Path(path)
     _check_max_frames(max_frames)
-    with _open_video(path) as (container, stream):
+    with open_video(path) as (container, stream):
         fps = _frame_rate(stream, path)
         frames = list(_decode(container, stream, path, max_frames))
     return VideoClip(frames=np.stack(frames), fps=fps)
@@ -77,12 +77,12 @@ def iter_frames(path: str | os.PathLike, max_frames: int | None = None) -> Itera
     """
     path = Path(path)
     _check_max_frames(max_frames)
-    with _open_video(path) as (container, stream):
+    with open_video(path) as (container, stream):
         yield from _decode(container, stream, path, max_frames)
 
 
 @contextmanager
-def _open_video(path: Path):
+def open_video(path: Path):
     """Open ``path`` and yield ``(container, first video stream)``; closes on exit."""
     import av
 

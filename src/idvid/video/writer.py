@@ -42,6 +42,7 @@ def write_video(
     crf: int = 18,
     progress: ProgressFn | None = None,
     metadata: dict[str, str] | None = None,
+    audio: str | os.PathLike | None = None,
 ) -> Path:
     """Encode ``frames`` as an H.264 (libx264, yuv420p) mp4 at ``path``.
 
@@ -57,6 +58,8 @@ def write_video(
         progress: called as ``progress(done, total)`` after each frame is encoded;
             ``done`` counts from 1 and ``total`` is ``T``, or None for a generator.
         metadata: container tags, e.g. {"comment": ...} (what mp4 keeps: title, comment, ...).
+        audio: a file whose first audio stream becomes the video's sound (AAC), cut at the
+            video's end; a file without sound adds none.
 
     Returns:
         The output path.
@@ -71,7 +74,7 @@ def write_video(
     _check_crf(crf)
     total = _frame_count(frames)
     with atomic_output(path, overwrite) as tmp:
-        _encode(_checked_frames(frames), tmp, rate, crf, total, progress, path, metadata or {})
+        _encode(_checked_frames(frames), tmp, rate, crf, total, progress, path, metadata or {}, audio)
     return path
 
 
@@ -130,17 +133,20 @@ def _encode(
     progress: ProgressFn | None,
     path: Path,
     metadata: dict[str, str],
+    audio: str | os.PathLike | None = None,
 ) -> int:
     """Encode ``frames`` into the mp4 file ``tmp``; returns the number of frames."""
     import av
 
     container = av.open(str(tmp), mode="w", format="mp4")
     container.metadata.update(metadata)
+    sound = None
     try:
         stream, done = None, 0
         for frame in frames:
-            if stream is None:
+            if stream is None:  # every stream exists before the first packet is written
                 stream = _add_stream(container, rate, crf, frame.shape[0], frame.shape[1])
+                sound = _open_sound(av, audio, container)
             for packet in stream.encode(_to_yuv(av, frame, done)):
                 container.mux(packet)
             done += 1
@@ -150,11 +156,53 @@ def _encode(
             raise GenerationError(f"{path}: no frames to write")
         for packet in stream.encode(None):
             container.mux(packet)
+        if sound is not None:
+            sound.copy_into(container, seconds=done / rate)
     except BaseException:
         _close_quietly(container)
         raise
+    finally:
+        if sound is not None:
+            sound.source.close()
     container.close()
     return done
+
+
+class _Sound:
+    """A source file's first audio stream and the AAC stream it is encoded into."""
+
+    def __init__(self, av, source, container):
+        self.source, self.input = source, source.streams.audio[0]
+        layout = "stereo" if self.input.channels > 1 else "mono"
+        rate = self.input.rate or 48000
+        self.output = container.add_stream("aac", rate=rate, layout=layout)
+        self.output.format = "fltp"
+        self.resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
+
+    def copy_into(self, container, seconds: float) -> None:
+        """Encode the sound up to ``seconds`` (the last AAC frame may run past it by ~20 ms)."""
+        for frame in self.source.decode(self.input):
+            if frame.time is not None and frame.time >= seconds:
+                break
+            for resampled in self.resampler.resample(frame):
+                for packet in self.output.encode(resampled):
+                    container.mux(packet)
+        for packet in self.output.encode(None):
+            container.mux(packet)
+
+
+def _open_sound(av, audio: str | os.PathLike | None, container) -> _Sound | None:
+    """The sound of ``audio``, or None for no file or a file without an audio stream."""
+    if audio is None:
+        return None
+    try:
+        source = av.open(str(audio))
+    except (av.error.FFmpegError, OSError) as err:
+        raise GenerationError(f"{audio}: no readable sound ({str(err).splitlines()[0]})") from None
+    if not source.streams.audio:
+        source.close()
+        return None
+    return _Sound(av, source, container)
 
 
 def _add_stream(container, rate: Fraction, crf: int, height: int, width: int):

@@ -16,7 +16,8 @@ from idvid.errors import GenerationError
 INDEX_FILE = "motion_generator.json"
 # 6 s of motion (the motion model's span) at 24 fps, a rate that looks like video.
 DEFAULTS = dict(num_frames=145, height=256, width=256, fps=24)
-MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 1000
+# Frames are streamed to the encoder, so length costs time, not memory: up to ten minutes at 24 fps.
+MIN_SIZE, MAX_SIZE, MAX_FRAMES = 64, 2048, 14400
 # Memory model of nano_memory (bytes), from measured peaks.
 NANO_BASE_BYTES = 900 * 2**20
 RENDER_BYTES_PER_PIXEL = 60

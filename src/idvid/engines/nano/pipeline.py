@@ -22,6 +22,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
+from idvid.engines.nano.drive import drive_options, drive_track, probe
 from idvid.engines.nano.limits import plan
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
@@ -93,6 +94,8 @@ class NanoPipeline(EngineInputs):
         fps: float | None = None,
         output_type: str = "np",
         progress: Callable[[int, int], None] | None = None,
+        drive: str | Path | None = None,
+        drive_audio: bool = True,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
@@ -101,14 +104,20 @@ class NanoPipeline(EngineInputs):
         and ``guidance_scale`` are the motion model's. ``output_type``: "np" gives frames
         (T, H, W, 3) uint8; "stream" a FrameStream that draws each frame as it is read, so a
         long video is never held whole. ``progress``: called as ``fn(done, total)`` after each
-        motion step and each frame drawn.
+        motion step, driving frame measured and frame drawn. ``drive``: a video whose head
+        motion, expressions, blinks and mouth the person follows instead of the prompt's
+        actions (:mod:`.drive`); it sets the length (and the rate, unless ``fps``), and its
+        sound is kept unless ``drive_audio`` is False.
         """
         from idvid.render import Portrait, PortraitRenderer
 
         # 1. Check the options before any heavy work.
-        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
-                                                           guidance_scale, identity_guidance_scale, seed,
-                                                           face_index, fps, negative_prompt), output_type)
+        options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
+                                    identity_guidance_scale, seed, face_index, fps, negative_prompt)
+        driving = probe(drive) if drive is not None else None
+        if driving is not None:
+            options = drive_options(options, driving)
+        opt = self.check_request(prompt, options, output_type)
         seed = seed or 0
         # 2. The person: the most frontal, sharpest reference is the texture.
         photos, observations = self.references(faces, face_index)
@@ -117,14 +126,18 @@ class NanoPipeline(EngineInputs):
         pose = observations[best].pose
         # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
         understood = understand(prompt)
+        if driving is not None:
+            understood = understood.driven(driving.path.name)
         for line in understood.lines()[1:]:  # what it cannot do is said, not dropped
             logger.warning("%s", line)
         scene = understood.scene
         steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
         # the motion model is not shown what the prompt negates: it would act it out
         motion_prompt = understood.motion_prompt or IDLE_PROMPT
-        clips = len(plan_clips(motion_prompt, opt["num_frames"], opt["fps"]))
-        total = clips * steps + opt["num_frames"]
+        if driving is None:
+            total = len(plan_clips(motion_prompt, opt["num_frames"], opt["fps"])) * steps + opt["num_frames"]
+        else:  # the measuring counts the header's frames; a file may hold a few more or less
+            total = round(driving.seconds * driving.fps) + opt["num_frames"]
         bar = tqdm(total=total, desc="nano", unit="step", **self._progress_config)
         done = 0
 
@@ -136,16 +149,20 @@ class NanoPipeline(EngineInputs):
                 progress(done, total)
 
         with _closed_on_error(bar):
-            track = self.controls(motion_prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance,
-                                  fps=opt["fps"])
+            if driving is None:
+                track = self.controls(motion_prompt, pose, opt["num_frames"], seed, steps, guidance_scale, advance,
+                                      fps=opt["fps"])
+            else:
+                track = drive_track(driving, self.face_analyzer, opt["num_frames"], opt["fps"], advance)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
+        audio = driving.path if driving is not None and driving.has_audio and drive_audio else None
+        result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=audio)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
             frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)
-            return VideoOutput(frames=FrameStream(shape, frames), fps=opt["fps"], understood=understood.as_dict())
+            return VideoOutput(frames=FrameStream(shape, frames), **result)
         with bar:
-            frames = renderer.render_track(track, progress=advance, fps=opt["fps"])
-            return VideoOutput(frames=frames, fps=opt["fps"], understood=understood.as_dict())
+            return VideoOutput(frames=renderer.render_track(track, progress=advance, fps=opt["fps"]), **result)
 
     def controls(self, prompt: str, pose, num_frames: int, seed: int, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, progress=None, fps: float | None = None) -> ControlTrack:

@@ -10,7 +10,7 @@ portrait, and the user is told so instead of the request being dropped silently.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import product
 
@@ -82,6 +82,13 @@ class Understanding:
     def lines(self) -> list[str]:
         """What nano took from the prompt, and what it did not use (when anything)."""
         return understood_lines("nano", self.as_dict())
+
+    def driven(self, video_name: str) -> Understanding:
+        """What is taken when a driving video sets the motion: its scene and light; the
+        prompt's actions are named among the words not used."""
+        left_out = tuple(f"{a.replace('_', ' ')} (the driving video sets the motion)" for a in self.actions)
+        return replace(self, actions=(f"from the driving video {video_name}",), negated=(), motion_prompt="",
+                       unused=self.unused + left_out)
 
     def as_dict(self) -> dict:
         return {"actions": list(self.actions), "negated": list(self.negated), "scene": self.scene_name,

@@ -1,0 +1,102 @@
+"""nano driven by a video: the person in the photo follows the driving video's head pose,
+expressions, blinks and mouth.
+
+Every driving frame's largest face goes through idvid's face stack (YuNet, the MediaPipe mesh)
+and is read back as render controls relative to the video's first face
+(:func:`idvid.render.mesh_controls.measure_controls`, the inverse of what the renderer does).
+The renderer applies them to the photo, so the motion is retargeted onto the photo's own pose
+and face: a driver who starts turned away and turns back makes the photo turn by the same
+angle from where it looks. Frames without a face are bridged by interpolation (the ends hold
+the nearest face); the mesh's frame-to-frame jitter is smoothed out of the head's angles and
+placement, not out of the expressions (a blink lasts a few frames).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from idvid.engines.request import GenerationOptions
+from idvid.errors import ConfigError, GenerationError
+from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
+
+HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale")]
+JITTER_SECONDS = 0.04  # the smoothing's sigma on the head: one frame at 25 fps, below any real head move
+
+
+@dataclass(frozen=True)
+class DrivingVideo:
+    """What a driving video's header says: its path, length, rate and whether it has sound."""
+
+    path: Path
+    seconds: float
+    fps: float
+    has_audio: bool
+
+
+def probe(path: str | Path) -> DrivingVideo:
+    """Read the header only; VideoError (one line) for a missing, empty or unreadable file."""
+    from idvid.video.reader import open_video
+
+    path = Path(path)
+    with open_video(path) as (container, stream):
+        fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0)
+        if stream.duration is not None and stream.time_base is not None:
+            seconds = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            seconds = container.duration / 1_000_000
+        else:
+            seconds = (stream.frames or 0) / fps if fps else 0.0
+        has_audio = bool(container.streams.audio)
+    if fps <= 0 or seconds <= 0:
+        raise GenerationError(f"{path}: the driving video's header gives no frame rate or length")
+    return DrivingVideo(path, seconds, fps, has_audio)
+
+
+def drive_options(options: GenerationOptions, video: DrivingVideo) -> GenerationOptions:
+    """``options`` with the driving video's length, at ``options.fps`` or else the video's own rate."""
+    if options.num_frames is not None:
+        raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
+    fps = options.fps or round(video.fps, 3)
+    return dataclasses.replace(options, num_frames=max(2, round(video.seconds * fps)), fps=fps)
+
+
+def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
+                progress: Callable[[], None] | None = None) -> ControlTrack:
+    """The driving video's motion as ``num_frames`` frames of controls at ``fps``.
+    ``progress`` is called after each driving frame is measured."""
+    from idvid.render.mesh_controls import frame_mesh, measure_controls
+    from idvid.video.reader import iter_frames
+
+    meshes = []
+    for index, frame in enumerate(iter_frames(video.path)):
+        meshes.append(frame_mesh(frame, analyzer, f"driving frame {index}"))
+        if progress is not None:
+            progress()
+    measures = measure_controls(np.stack(meshes))
+    found = measures.found
+    if not found.any():
+        raise GenerationError(f"no face found in the driving video {video.path}")
+    times = np.arange(len(found)) / video.fps
+    values = np.stack([np.interp(times, times[found], column[found]) for column in measures.values.T], axis=1)
+    values[:, HEAD] = _smooth(values[:, HEAD], JITTER_SECONDS * video.fps)
+    out_times = np.arange(num_frames) / fps
+    resampled = np.stack([np.interp(out_times, times, column) for column in values.T], axis=1)
+    return ControlTrack(clamp_controls(resampled))
+
+
+def _smooth(columns: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Gaussian smoothing of (T, k) columns along time (mirrored at the ends)."""
+    import cv2
+
+    if sigma_frames < 0.5 or len(columns) < 3:
+        return columns
+    return cv2.GaussianBlur(columns.astype(np.float32), (1, 0), sigmaX=1e-3, sigmaY=sigma_frames,
+                            borderType=cv2.BORDER_REFLECT)
+
+
+__all__ = ["DrivingVideo", "drive_options", "drive_track", "probe"]

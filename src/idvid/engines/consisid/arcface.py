@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from idvid.errors import ModelFileError
-from idvid.face.align import similarity_matrix, template
+from idvid.face.align import ARCFACE_TEMPLATE_112, similarity_matrix
 
 INPUT_SIZE = 112
+# insightface keeps the template in float32; the same rounding gives the same warp, pixel for pixel
+TEMPLATE = ARCFACE_TEMPLATE_112.astype(np.float32)
 INSTALL_HINT = "ConsisID's face encoder needs onnxruntime and onnx: pip install 'idvid[consisid]'"
 
 
@@ -50,7 +52,7 @@ class ArcFace:
         """photo: (H, W, 3) uint8 RGB; landmarks: (5, 2) pixels in YuNet/ArcFace order -> (512,) float32."""
         import cv2
 
-        matrix = similarity_matrix(landmarks, template(INPUT_SIZE))
+        matrix = similarity_matrix(np.asarray(landmarks, np.float32), TEMPLATE)
         crop = cv2.warpAffine(photo, matrix, (INPUT_SIZE, INPUT_SIZE), borderValue=0.0)
         blob = ((crop.astype(np.float32) - self.mean) / self.std).transpose(2, 0, 1)[None]
         return self.session.run(None, {self.input_name: np.ascontiguousarray(blob)})[0][0]

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
 from idvid.face import FaceAnalyzer, load_photo
+from idvid.render import Portrait, PortraitRenderer
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack
+from idvid.video import write_video
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 ASTRONAUT = ASSETS / "astronaut.jpg"
@@ -92,3 +96,39 @@ def shipped_nano():
     engine = load_engine("nano")
     engine.set_progress_bar_config(disable=True)
     return engine
+
+
+# A driving video for nano --drive (tests/engines/test_nano_drive.py, tests/test_app.py).
+DRIVE_FPS, DRIVE_FRAMES = 20, 60
+DRIVE_GAP = slice(40, 44)  # 0.2 s without a face
+
+
+def control_column(name: str) -> int:
+    return CONTROL_NAMES.index(name)
+
+
+@pytest.fixture(scope="session")
+def known_track() -> np.ndarray:
+    t = np.arange(DRIVE_FRAMES) / DRIVE_FPS
+    values = np.tile(NEUTRAL.to_array(), (DRIVE_FRAMES, 1))
+    values[:, control_column("yaw")] = 20 * np.sin(2 * np.pi * t / 3)
+    values[:, control_column("mouth_open")] = 0.8 * np.clip(np.sin(2 * np.pi * t / 1.5), 0, 1)
+    return values
+
+
+@pytest.fixture(scope="session")
+def driving_video(tmp_path_factory, grace, grace_obs, known_track):
+    """Grace moved by ``known_track``, a grey gap with no face, and a 440 Hz tone for sound."""
+    renderer = PortraitRenderer(Portrait.from_observation(grace, grace_obs), (256, 256), None)
+    frames = renderer.render_track(ControlTrack(known_track), fps=DRIVE_FPS)
+    frames[DRIVE_GAP] = 128
+    folder = tmp_path_factory.mktemp("drive")
+    tone = folder / "tone.wav"
+    with av.open(str(tone), "w") as container:  # 4 s: longer than the video, so it must be cut
+        stream = container.add_stream("pcm_s16le", rate=16000, layout="mono")
+        samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(64000) / 16000) * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(samples[None], format="s16", layout="mono")
+        frame.rate = 16000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return write_video(frames, folder / "drive.mp4", fps=DRIVE_FPS, audio=tone)

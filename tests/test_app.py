@@ -38,11 +38,12 @@ def client(served):
     return Client(served.local_url, verbose=False)
 
 
-def generate(client, photo, prompt, **options):
+def generate(client, photo, prompt, drive=None, **options):
     values = {**NANO, **options}
+    drive = handle_file(str(drive)) if drive else None
     return client.predict([handle_file(str(photo))], prompt, values["model"], values["num_frames"], values["height"],
                           values["width"], values["fps"], values["seed"], values["guidance"], values["face_index"],
-                          api_name="/generate")
+                          drive, api_name="/generate")
 
 
 def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, astronaut_path):
@@ -58,8 +59,20 @@ def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, a
 def test_bad_input_is_the_cli_one_line_message(client, astronaut_path):
     with pytest.raises(gradio_client.exceptions.AppError, match="^the prompt is empty; describe what should happen"):
         generate(client, astronaut_path, "  ")
-    with pytest.raises(gradio_client.exceptions.AppError, match=r"^frames must be between 2 and 1000 \(got 1\)$"):
+    with pytest.raises(gradio_client.exceptions.AppError, match=r"^frames must be between 2 and 14400 \(got 1\)$"):
         generate(client, astronaut_path, "a woman nods", num_frames=1)
+
+
+def test_a_driving_video_moves_the_person_and_brings_its_sound(client, astronaut_path, driving_video):
+    import av
+
+    video, notes, _ = generate(client, astronaut_path, "a woman on a beach", drive=driving_video, num_frames=None)
+    assert read_video(video).frames.shape[0] == 60  # the driving video's length
+    assert "- nano took from the prompt: actions: from the driving video" in notes and "scene: beach" in notes
+    with av.open(video) as container:
+        assert container.streams.audio
+    with pytest.raises(gradio_client.exceptions.AppError, match="^--drive works with nano only; tiny makes"):
+        generate(client, astronaut_path, "a woman nods", drive=driving_video, model="tiny")
 
 
 def test_only_the_apps_own_files_are_served(served):
@@ -69,7 +82,7 @@ def test_only_the_apps_own_files_are_served(served):
 
 
 def test_two_requests_at_once_both_finish(client, astronaut_path, grace_path):
-    jobs = [client.submit([handle_file(str(photo))], "a woman nods", *list(NANO.values()), api_name="/generate")
+    jobs = [client.submit([handle_file(str(photo))], "a woman nods", *list(NANO.values()), None, api_name="/generate")
             for photo in (astronaut_path, grace_path)]
     videos = [job.result(timeout=300)[0] for job in jobs]
     assert all(read_video(v).frames.shape == (12, 64, 64, 3) for v in videos) and videos[0] != videos[1]

@@ -368,14 +368,12 @@ def cmd_generate(args) -> None:
 
 def _driven(args, options):
     """``options`` with the driving video's length and rate (to plan with), and the engine's drive arguments."""
-    from idvid.engines import engine_kind
-    from idvid.engines.nano.drive import drive_options, probe
+    from idvid.engines.nano.drive import planned_options
 
-    if engine_kind(args.model) != "nano":
-        raise ConfigError(f"--drive works with nano only; {args.model} makes its own motion")
     if args.seconds is not None:
         raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
-    return drive_options(options, probe(args.drive)), {"drive": args.drive, "drive_audio": not args.no_audio}
+    planned, _ = planned_options(args.model, options, args.drive)
+    return planned, {"drive": args.drive, "drive_audio": not args.no_audio}
 
 
 def _with_seconds(options, seconds: float, plan):

@@ -1,7 +1,7 @@
 """nano driven by a video (``--drive``): the photo follows a driving video's head and face, the
 prompt keeps the scene, the driving video's sound is kept, faceless frames are bridged.
 
-The driving video is rendered here from Grace Hopper's photo with a known control track, so
+The driving video (tests/conftest.py) is Grace Hopper's photo moved by a known control track, so
 what the astronaut's video should do is known; both are measured with the face stack."""
 
 import av
@@ -9,45 +9,12 @@ import numpy as np
 import pytest
 from cli_helpers import error_line, run_cli
 
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack
 from idvid.video import read_video, write_video
 
-FPS, FRAMES = 20, 60
-GAP = slice(40, 44)  # 0.2 s without a face
-
-
-def column(name: str) -> int:
-    return CONTROL_NAMES.index(name)
-
-
-@pytest.fixture(scope="module")
-def known_track() -> np.ndarray:
-    t = np.arange(FRAMES) / FPS
-    values = np.tile(NEUTRAL.to_array(), (FRAMES, 1))
-    values[:, column("yaw")] = 20 * np.sin(2 * np.pi * t / 3)
-    values[:, column("mouth_open")] = 0.8 * np.clip(np.sin(2 * np.pi * t / 1.5), 0, 1)
-    return values
-
-
-@pytest.fixture(scope="module")
-def driving_video(tmp_path_factory, grace, grace_obs, known_track):
-    """Grace moved by ``known_track``, a grey gap with no face, and a 440 Hz tone for sound."""
-    from idvid.render import Portrait, PortraitRenderer
-
-    renderer = PortraitRenderer(Portrait.from_observation(grace, grace_obs), (256, 256), None)
-    frames = renderer.render_track(ControlTrack(known_track), fps=FPS)
-    frames[GAP] = 128
-    folder = tmp_path_factory.mktemp("drive")
-    tone = folder / "tone.wav"
-    with av.open(str(tone), "w") as container:  # 4 s: longer than the video, so it must be cut
-        stream = container.add_stream("pcm_s16le", rate=16000, layout="mono")
-        samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(64000) / 16000) * 32767).astype(np.int16)
-        frame = av.AudioFrame.from_ndarray(samples[None], format="s16", layout="mono")
-        frame.rate = 16000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return write_video(frames, folder / "drive.mp4", fps=FPS, audio=tone)
-
+from conftest import DRIVE_FPS as FPS
+from conftest import DRIVE_FRAMES as FRAMES
+from conftest import DRIVE_GAP as GAP
+from conftest import control_column as column
 
 def test_the_photo_follows_the_driving_video(shipped_nano, analyzer, driving_video, known_track, astronaut_path):
     from idvid.render.mesh_controls import clip_meshes, measure_controls

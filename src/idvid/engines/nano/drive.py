@@ -65,6 +65,17 @@ def drive_options(options: GenerationOptions, video: DrivingVideo) -> Generation
     return dataclasses.replace(options, num_frames=max(2, round(video.seconds * fps)), fps=fps)
 
 
+def planned_options(model: str, options: GenerationOptions, path: str | Path) -> tuple[GenerationOptions, DrivingVideo]:
+    """What a request with a driving video plans with, before any model loads; ConfigError when
+    ``model`` is not nano (the DiT engines make their own motion)."""
+    from idvid.engines import engine_kind
+
+    if engine_kind(model) != "nano":
+        raise ConfigError(f"--drive works with nano only; {model} makes its own motion")
+    video = probe(path)
+    return drive_options(options, video), video
+
+
 def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
                 progress: Callable[[], None] | None = None) -> ControlTrack:
     """The driving video's motion as ``num_frames`` frames of controls at ``fps``.
@@ -99,4 +110,4 @@ def _smooth(columns: np.ndarray, sigma_frames: float) -> np.ndarray:
                             borderType=cv2.BORDER_REFLECT)
 
 
-__all__ = ["DrivingVideo", "drive_options", "drive_track", "probe"]
+__all__ = ["DrivingVideo", "drive_options", "drive_track", "planned_options", "probe"]

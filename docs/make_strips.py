@@ -1,12 +1,19 @@
 """Make the README's frame strips with the default engine: python docs/make_strips.py
 
-Writes docs/strips/<n>.png (8 frames of each video) and prints the README table rows.
+Writes docs/strips/<n>.png (8 frames of each video) and prints the README table rows, and
+docs/strips/drive.png: a driving video (top) and the astronaut driven by it (bottom).
 """
 
+import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from idvid.engines import load_engine
-from idvid.video import frame_strip, write_image
+from idvid.face import FaceAnalyzer, load_photo
+from idvid.render import Portrait, PortraitRenderer
+from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack
+from idvid.video import frame_strip, write_image, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [
@@ -27,6 +34,26 @@ def main() -> None:
         path = write_image(frame_strip(video.frames, n=8, height=128), ROOT / "docs" / "strips" / f"{number}.png",
                            overwrite=True)
         print(f"| `{photo}` | {prompt} | ![]({path.relative_to(ROOT)}) |")
+    driven_strip(engine)
+
+
+def driven_strip(engine, fps: int = 20, seconds: float = 3.0) -> None:
+    """Grace turning, looking up and talking (rendered from her photo by a known control track)
+    drives the astronaut on a beach."""
+    t = np.arange(int(fps * seconds)) / fps
+    values = np.tile(NEUTRAL.to_array(), (len(t), 1))
+    values[:, CONTROL_NAMES.index("yaw")] = 22 * np.sin(2 * np.pi * t / seconds)
+    values[:, CONTROL_NAMES.index("pitch")] = 10 * np.sin(2 * np.pi * t / (seconds / 2))
+    values[:, CONTROL_NAMES.index("mouth_open")] = 0.8 * np.clip(np.sin(2 * np.pi * t / 0.75), 0, 1)
+    grace = load_photo(ROOT / "assets" / "grace_hopper.jpg")
+    renderer = PortraitRenderer(Portrait.from_observation(grace, FaceAnalyzer().analyze(grace)), (256, 256), None)
+    driving = renderer.render_track(ControlTrack(values), fps=fps)
+    with tempfile.TemporaryDirectory() as folder:
+        source = write_video(driving, Path(folder) / "drive.mp4", fps=fps)
+        driven = engine(prompt="on a beach at sunset", faces=[ROOT / "assets" / "astronaut.jpg"], drive=source).frames
+    strips = [frame_strip(video, n=8, height=128) for video in (driving, driven)]
+    path = write_image(np.concatenate(strips), ROOT / "docs" / "strips" / "drive.png", overwrite=True)
+    print(f"![]({path.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":

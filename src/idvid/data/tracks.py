@@ -43,7 +43,7 @@ from idvid.data.store import ClipStore
 from idvid.engines.nano.motion_actions import CLIP_SECONDS
 from idvid.engines.nano.motion_programs import MODEL_FRAMES
 from idvid.errors import DataError, IdvidError
-from idvid.render.controls import CONTROL_NAMES, clamp_controls
+from idvid.render.controls import clamp_controls
 from idvid.render.mesh_controls import FrameMeasures, clip_meshes, measure_controls
 
 TRACK_SUFFIX = ".track.npz"

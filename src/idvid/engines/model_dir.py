@@ -10,7 +10,7 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 
-from idvid.errors import IdvidError, ModelFileError
+from idvid.errors import ConfigError, IdvidError, ModelFileError
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 
@@ -90,3 +90,20 @@ def model_file_errors(source):
         text = str(err).strip()
         first_line = text.splitlines()[0] if text else type(err).__name__
         raise ModelFileError(f"cannot load model from {source}: {first_line}") from err
+
+
+def published_source(source: str, engine: str, engine_name: str, kwargs: dict):
+    """Where a published model's pipeline loads from: (its built-in preset, to build, or None;
+    the directory otherwise). A preset name of ``engine`` resolves to its weights directory and
+    puts its generation defaults in ``kwargs``; anything else is a directory as given."""
+    from idvid.presets import PRESETS, get_preset, preset_dir
+
+    if source not in PRESETS or Path(source).is_dir():
+        return None, source
+    preset = get_preset(source)
+    if preset.engine != engine:
+        raise ConfigError(f"{source} is a {preset.engine} model, not {engine_name}; load it with idvid.load_engine")
+    if preset.builder is not None:
+        return preset, source
+    kwargs.setdefault("generation_defaults", preset.defaults)
+    return None, str(preset_dir(preset))

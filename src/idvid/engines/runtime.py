@@ -108,3 +108,17 @@ class DiffusersRuntime:
         elif device:
             self.to(device)
         return self
+
+    def call_pipeline(self, call, steps: int, progress=None, **kwargs):
+        """``call(**kwargs)`` (a diffusers pipeline's own ``__call__``) as (T, H, W, 3) frames in
+        [0, 1], telling ``progress(done, steps)`` after each step."""
+
+        def step_end(pipe, step, timestep, tensors):
+            if progress is not None:
+                progress(step + 1, steps)
+            return {}
+
+        try:
+            return call(output_type="np", callback_on_step_end=step_end, **kwargs).frames[0]
+        finally:  # also after an error or Ctrl-C: reset cache state, offload again (diffusers does
+            self.maybe_free_model_hooks()  # this only when the call finishes)

@@ -7,7 +7,7 @@ while it reads the face, counted as if it stayed on the device for the whole cal
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from idvid.engines.dit.limits import (
@@ -15,19 +15,18 @@ from idvid.engines.dit.limits import (
     directory_spec,
     meta_components,
     module_bytes,
-    resolve_options,
+    model_spec,
+    reference_plan,
     spec_of,
-    spec_plan,
 )
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import RuntimeOptions
-from idvid.presets import CONSISID_DEFAULTS, PRESETS, get_preset, preset_dir
+from idvid.presets import CONSISID_DEFAULTS
 
 MAX_PHOTOS = 1  # ConsisID conditions on one face
 # BiSeNet's features on a 512 px crop and EVA-CLIP's on one face, float32 (measured 0.11 GB
 # above the weights with the real-size towers on CPU)
 FACE_ACTIVATION_BYTES = 128 * 2**20
-OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "fps")
 
 
 @dataclass(frozen=True)
@@ -47,24 +46,12 @@ def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = Runti
 
 def plan_for_spec(spec: ConsisIDSpec, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()
                   ) -> GenerationPlan:
-    opt = resolve_options(spec, options, OPTIONS)
-    guided = opt["guidance_scale"] > 1  # diffusers' rule: no unconditional pass at or below 1
-    ignored = {}
-    if options.identity_guidance_scale is not None:
-        ignored["identity_guidance_scale"] = "ConsisID takes the person from its face modules alone"
-    if options.negative_prompt and not guided:
-        ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
-    return replace(spec_plan(spec, opt, 2 if guided else 1, ignored, runtime), max_photos=MAX_PHOTOS)
+    return reference_plan(spec, options, runtime, "ConsisID", MAX_PHOTOS)
 
 
 def consisid_spec(model: str) -> ConsisIDSpec:
     """The spec of a preset name or a model directory, without loading weights."""
-    if model in PRESETS and not Path(model).is_dir():
-        preset = get_preset(model)
-        if preset.builder is not None:
-            return _builtin_spec(preset)
-        return _directory_spec(preset_dir(preset), preset.defaults)
-    return _directory_spec(Path(model).expanduser(), CONSISID_DEFAULTS)
+    return model_spec(model, _builtin_spec, _directory_spec, CONSISID_DEFAULTS)
 
 
 def loaded_spec(transformer, vae, defaults: dict, components, face_encoder_bytes: int) -> ConsisIDSpec:

@@ -18,13 +18,12 @@ from diffusers import ConsisIDPipeline
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.limits import loaded_spec, plan_for_spec
-from idvid.engines.model_dir import check_model_dir, model_file_errors
+from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import DiffusersRuntime
-from idvid.errors import ConfigError
 from idvid.face.analyzer import as_face_list
-from idvid.presets import CONSISID_DEFAULTS, PRESETS, get_preset, preset_dir
+from idvid.presets import CONSISID_DEFAULTS
 
 FACE_ENCODER_DIR = "face_encoder"
 
@@ -51,15 +50,9 @@ class ConsisIDEnginePipeline(ConsisIDPipeline, DiffusersRuntime, EngineInputs):
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> ConsisIDEnginePipeline:
         """A preset name (``consisid``, ``tiny-consisid``) or a local ConsisID directory (with its
         ``face_encoder/`` folder); safetensors for the diffusers components, nothing downloaded."""
-        source = str(pretrained_model_name_or_path)
-        if source in PRESETS and not Path(source).is_dir():
-            preset = get_preset(source)
-            if preset.engine != "consisid":
-                raise ConfigError(f"{source} is a {preset.engine} model, not ConsisID; load it with idvid.load_engine")
-            if preset.builder is not None:
-                return cls._tiny(preset)
-            kwargs.setdefault("generation_defaults", preset.defaults)
-            source = str(preset_dir(preset))
+        preset, source = published_source(str(pretrained_model_name_or_path), "consisid", "ConsisID", kwargs)
+        if preset is not None:
+            return cls._tiny(preset)
         check_model_dir(source)
         check_files(Path(source) / FACE_ENCODER_DIR)  # before gigabytes load
         with model_file_errors(source):
@@ -120,26 +113,17 @@ class ConsisIDEnginePipeline(ConsisIDPipeline, DiffusersRuntime, EngineInputs):
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
 
-        def step_end(pipe, step, timestep, tensors):
-            if progress is not None:
-                progress(step + 1, opt["num_inference_steps"])
-            return {}
-
         from PIL import Image
 
         from idvid.video import to_uint8
 
         device = self._execution_device
-        try:
-            video = super().__call__(
-                image=Image.fromarray(face.image), prompt=prompt, negative_prompt=negative_prompt or None,
-                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
-                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
-                generator=generator, output_type="np", callback_on_step_end=step_end,
-                id_cond=face.id_cond.to(device), id_vit_hidden=[h.to(device) for h in face.id_vit_hidden],
-                # only a checkpoint trained with keypoints (config is_kps) reads them
-                kps_cond=face.landmarks,
-            ).frames[0]  # (T, H, W, 3) in [0, 1]
-        finally:  # also after an error or Ctrl-C: reset cache state, offload again (diffusers does
-            self.maybe_free_model_hooks()  # this only when the call finishes)
+        video = self.call_pipeline(
+            super().__call__, opt["num_inference_steps"], progress,
+            image=Image.fromarray(face.image), prompt=prompt, negative_prompt=negative_prompt or None,
+            height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
+            num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"], generator=generator,
+            id_cond=face.id_cond.to(device), id_vit_hidden=[h.to(device) for h in face.id_vit_hidden],
+            kps_cond=face.landmarks,  # only a checkpoint trained with keypoints (config is_kps) reads them
+        )
         return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)

@@ -8,7 +8,7 @@ defaults and a memory estimate are known before a single weight loads.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from pathlib import Path
 
@@ -27,6 +27,7 @@ BASE_BYTES = 1024 * 2**20
 # attention output, residual, norms); the feed-forward adds 2 per token and hidden unit.
 BLOCK_TENSORS = 8
 OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "identity_guidance_scale", "fps")
+REFERENCE_OPTIONS = tuple(name for name in OPTIONS if name != "identity_guidance_scale")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,31 @@ def plan_for_spec(spec: DitSpec, options: GenerationOptions, runtime: RuntimeOpt
     return spec_plan(spec, opt, rows, ignored, runtime)
 
 
+def reference_plan(spec: DitSpec, options: GenerationOptions, runtime: RuntimeOptions, engine_name: str,
+                   max_photos: int) -> GenerationPlan:
+    """The plan of an engine that takes the person from its own reference inputs, with no
+    identity guidance (Wan-VACE, ConsisID): text guidance only, at most ``max_photos`` photos."""
+    opt = resolve_options(spec, options, REFERENCE_OPTIONS)
+    guided = opt["guidance_scale"] > 1  # diffusers' rule: no unconditional pass at or below 1
+    ignored = {}
+    if options.identity_guidance_scale is not None:
+        ignored["identity_guidance_scale"] = f"{engine_name} takes the person from its reference inputs alone"
+    if options.negative_prompt and not guided:
+        ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
+    return replace(spec_plan(spec, opt, 2 if guided else 1, ignored, runtime), max_photos=max_photos)
+
+
+def model_spec(model: str, builtin, from_directory, defaults: dict):
+    """The spec of a preset name or a model directory: ``builtin(preset)`` for a built-in preset,
+    else ``from_directory(path, defaults)`` (a preset's own defaults, or ``defaults``)."""
+    if model in PRESETS and not Path(model).is_dir():
+        preset = get_preset(model)
+        if preset.repo_id is None:
+            return builtin(preset)
+        return from_directory(preset_dir(preset), preset.defaults)
+    return from_directory(Path(model).expanduser(), defaults)
+
+
 def resolve_options(spec: DitSpec, options: GenerationOptions, names: tuple[str, ...]) -> dict:
     """The options ``names``, each as given or the model's default, checked against its grid."""
     opt = options.with_defaults({name: spec.defaults.get(name) for name in names})
@@ -135,12 +161,7 @@ def spec_plan(spec: DitSpec, opt: dict, rows: int, ignored: dict[str, str], runt
 
 def dit_spec(model: str) -> DitSpec:
     """The spec of a preset name or a model directory, without loading weights."""
-    if model in PRESETS and not Path(model).is_dir():
-        preset = get_preset(model)
-        if preset.repo_id is None:
-            return _builtin_spec(preset)
-        return directory_spec(preset_dir(preset), preset.defaults)
-    return directory_spec(Path(model).expanduser(), None)
+    return model_spec(model, _builtin_spec, directory_spec, None)
 
 
 def meta_components(build) -> dict:
@@ -253,5 +274,5 @@ def module_bytes(components) -> int:
                for m in modules for t in (*m.parameters(), *m.buffers()))
 
 
-__all__ = ["DitSpec", "directory_spec", "dit_spec", "meta_components", "module_bytes", "plan", "plan_for_spec", "resolve_options",
-           "spec_of", "spec_plan"]
+__all__ = ["DitSpec", "directory_spec", "dit_spec", "meta_components", "model_spec", "module_bytes", "plan", "plan_for_spec",
+           "reference_plan", "resolve_options", "spec_of", "spec_plan"]

@@ -9,7 +9,7 @@ at full resolution.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from idvid.engines.dit.limits import (
@@ -17,19 +17,18 @@ from idvid.engines.dit.limits import (
     directory_spec,
     meta_components,
     module_bytes,
-    resolve_options,
+    model_spec,
+    reference_plan,
     spec_of,
-    spec_plan,
 )
 from idvid.engines.model_dir import read_model_index
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import RuntimeOptions
 from idvid.errors import ModelFileError
-from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, preset_dir
+from idvid.presets import VACE_DEFAULTS
 
 MAX_REFERENCES = 4  # reference photos per video; memory is planned for this many
 PERSON_MASK_BYTES = 64 * 2**20  # MediaPipe's selfie segmenter, which cuts the person out of each photo
-OPTIONS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "fps")
 
 
 @dataclass(frozen=True)
@@ -53,24 +52,12 @@ def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = Runti
 
 def plan_for_spec(spec: VaceSpec, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()
                   ) -> GenerationPlan:
-    opt = resolve_options(spec, options, OPTIONS)
-    guided = opt["guidance_scale"] > 1  # diffusers' rule: no unconditional pass at or below 1
-    ignored = {}
-    if options.identity_guidance_scale is not None:
-        ignored["identity_guidance_scale"] = "Wan-VACE takes the person from the reference images alone"
-    if options.negative_prompt and not guided:
-        ignored["negative_prompt"] = "at --guidance 1 or below there is no unconditional pass for it to go into"
-    return replace(spec_plan(spec, opt, 2 if guided else 1, ignored, runtime), max_photos=MAX_REFERENCES)
+    return reference_plan(spec, options, runtime, "Wan-VACE", MAX_REFERENCES)
 
 
 def vace_spec(model: str) -> VaceSpec:
     """The spec of a preset name or a model directory, without loading weights."""
-    if model in PRESETS and not Path(model).is_dir():
-        preset = get_preset(model)
-        if preset.builder is not None:
-            return _builtin_spec(preset)
-        return _directory_spec(preset_dir(preset), preset.defaults)
-    return _directory_spec(Path(model).expanduser(), VACE_DEFAULTS)
+    return model_spec(model, _builtin_spec, _directory_spec, VACE_DEFAULTS)
 
 
 def loaded_spec(transformer, vae, defaults: dict, components) -> VaceSpec:

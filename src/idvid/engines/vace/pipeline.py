@@ -9,21 +9,19 @@ ignored) before any work, and the engine-neutral call and progress.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import torch
 from diffusers import WanVACEPipeline
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
-from idvid.engines.model_dir import check_model_dir, model_file_errors
+from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
 from idvid.engines.output import VideoOutput, array_output
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.vace.limits import loaded_spec, plan_for_spec
 from idvid.engines.vace.reference import subject_reference
-from idvid.errors import ConfigError
 from idvid.face.analyzer import as_face_list
-from idvid.presets import PRESETS, VACE_DEFAULTS, get_preset, preset_dir
+from idvid.presets import VACE_DEFAULTS
 
 
 class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
@@ -45,15 +43,9 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> VacePipeline:
         """A preset name (``wan2.1-vace-1.3b``, ``wan2.1-vace-14b``, ``tiny-vace``) or a local
         diffusers directory of Wan-VACE; safetensors weights only, nothing downloaded."""
-        source = str(pretrained_model_name_or_path)
-        if source in PRESETS and not Path(source).is_dir():
-            preset = get_preset(source)
-            if preset.engine != "vace":
-                raise ConfigError(f"{source} is a {preset.engine} model, not Wan-VACE; load it with idvid.load_engine")
-            if preset.builder is not None:
-                return cls._tiny(preset)
-            kwargs.setdefault("generation_defaults", preset.defaults)
-            source = str(preset_dir(preset))
+        preset, source = published_source(str(pretrained_model_name_or_path), "vace", "Wan-VACE", kwargs)
+        if preset is not None:
+            return cls._tiny(preset)
         check_model_dir(source)
         with model_file_errors(source):
             return super().from_pretrained(source, use_safetensors=True, **kwargs)
@@ -103,23 +95,15 @@ class VacePipeline(WanVACEPipeline, DiffusersRuntime, EngineInputs):
         if generator is None:
             generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
 
-        def step_end(pipe, step, timestep, tensors):
-            if progress is not None:
-                progress(step + 1, opt["num_inference_steps"])
-            return {}
-
         from PIL import Image
 
         from idvid.video import to_uint8
 
-        try:
-            video = super().__call__(
-                prompt=prompt, negative_prompt=negative_prompt or None,
-                reference_images=[Image.fromarray(r) for r in references],
-                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
-                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
-                generator=generator, output_type="np", callback_on_step_end=step_end,
-            ).frames[0]  # (T, H, W, 3) in [0, 1]
-        finally:  # also after an error or Ctrl-C: reset cache state, offload again (diffusers does
-            self.maybe_free_model_hooks()  # this only when the call finishes)
+        video = self.call_pipeline(
+            super().__call__, opt["num_inference_steps"], progress,
+            prompt=prompt, negative_prompt=negative_prompt or None,
+            reference_images=[Image.fromarray(r) for r in references],
+            height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
+            num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"], generator=generator,
+        )
         return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)

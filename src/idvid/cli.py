@@ -53,6 +53,9 @@ def _generate_parser(sub) -> None:
                    help="nano: the person follows this video's head motion, expressions, blinks and mouth "
                    "(it sets the length; the prompt still sets the scene and light; its sound is kept)")
     p.add_argument("--no-audio", action="store_true", help="with --drive: leave the driving video's sound out")
+    p.add_argument("--background", type=Path, metavar="IMAGE|VIDEO",
+                   help="nano: stand the person in front of this image or (looping) video, relit to match it, "
+                   "instead of the prompt's scene")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
@@ -345,11 +348,14 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    drive, planned = {}, options
+    nano_inputs, planned = {}, options
     if args.drive is not None:  # the engine takes the length from the video itself; planned here the same way
-        planned, drive = _driven(args, options)
+        planned, nano_inputs = _driven(args, options)
     elif args.no_audio:
         logging.getLogger("idvid").warning("--no-audio does nothing without --drive: only a driving video brings sound")
+    if args.background is not None:
+        _check_background(args.model, args.background)
+        nano_inputs["background"] = args.background
     plan = plan_generation(args.model, planned, device=args.device, runtime=runtime, photos=len(args.face))
     if args.seconds is not None:
         options = _with_seconds(options, args.seconds, plan)
@@ -358,7 +364,7 @@ def cmd_generate(args) -> None:
     faces = FaceAnalyzer().references(args.face, args.face_index)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device, runtime=runtime)
-    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **drive)
+    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **nano_inputs)
     path = result.save(args.out, overwrite=args.overwrite)
     if result.understood:  # what was not used was said as a warning when generation started
         print(understood_lines(engine.engine_name, result.understood)[0])
@@ -374,6 +380,15 @@ def _driven(args, options):
         raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
     planned, _ = planned_options(args.model, options, args.drive)
     return planned, {"drive": args.drive, "drive_audio": not args.no_audio}
+
+
+def _check_background(model: str, path: Path) -> None:
+    """One line for a background nano cannot read, or an engine that has no such input."""
+    from idvid.engines.nano.limits import check_nano
+    from idvid.render.backdrop import open_backdrop
+
+    check_nano(model, "--background", "draws its own scene")
+    open_backdrop(path, (64, 64))
 
 
 def _with_seconds(options, seconds: float, plan):

@@ -39,7 +39,9 @@ class PortraitRenderer:
 
     size: (H, W) output pixels, any aspect; scene: what stands behind the person;
     face_fraction: face height (forehead to chin) over frame height at neutral controls;
-    seed: scene layout randomness.
+    seed: scene layout randomness; backdrop: the user's own background
+    (:mod:`idvid.render.backdrop`, at ``size``) in place of the scene's picture (the scene's
+    light still lights the person).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class PortraitRenderer:
         scene: SceneSpec | None = None,
         face_fraction: float = 0.38,
         seed: int = 0,
+        backdrop=None,
     ):
         import cv2
 
@@ -59,6 +62,7 @@ class PortraitRenderer:
         self.size = (height, width)
         self.scene = scene or SceneSpec("photo")
         self.seed = int(seed)
+        self.backdrop = backdrop
         # 1. framing: photo -> stage (the output frame at neutral controls)
         self.stage_from_photo = frame_photo(portrait.vertices, portrait.size, self.size, face_fraction)
         scale = float(self.stage_from_photo[0, 0])
@@ -85,7 +89,9 @@ class PortraitRenderer:
         self.sampler = DenseSampler(self.size)
         self.source_gap = float(np.linalg.norm(self.stage_mesh[14] - self.stage_mesh[13]))
         # 4. background and light
-        if self.scene.kind == "photo":
+        if backdrop is not None:
+            self._scene_still = None
+        elif self.scene.kind == "photo":
             self._scene_still = cv2.warpAffine(
                 portrait.plate,
                 self.stage_from_photo,
@@ -214,9 +220,12 @@ class PortraitRenderer:
         import cv2
 
         height, width = self.size
-        still = (
-            self._scene_still if self._scene_still is not None else render_scene(self.scene, self.size, t, self.seed)
-        )
+        if self.backdrop is not None:
+            still = self.backdrop.frame(t)
+        elif self._scene_still is not None:
+            still = self._scene_still
+        else:
+            still = render_scene(self.scene, self.size, t, self.seed)
         if not np.allclose(camera, [[1, 0, 0], [0, 1, 0]], atol=1e-9):
             still = cv2.warpAffine(
                 still, camera, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101

@@ -68,10 +68,9 @@ def drive_options(options: GenerationOptions, video: DrivingVideo) -> Generation
 def planned_options(model: str, options: GenerationOptions, path: str | Path) -> tuple[GenerationOptions, DrivingVideo]:
     """What a request with a driving video plans with, before any model loads; ConfigError when
     ``model`` is not nano (the DiT engines make their own motion)."""
-    from idvid.engines import engine_kind
+    from idvid.engines.nano.limits import check_nano
 
-    if engine_kind(model) != "nano":
-        raise ConfigError(f"--drive works with nano only; {model} makes its own motion")
+    check_nano(model, "--drive", "makes its own motion")
     video = probe(path)
     return drive_options(options, video), video
 

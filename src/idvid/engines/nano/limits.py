@@ -28,6 +28,15 @@ IGNORED_OPTIONS = {"negative_prompt": "the motion model has no negative prompt",
                    "identity_guidance_scale": "the identity is the photo itself, not guided"}
 
 
+def check_nano(model: str, flag: str, why: str) -> None:
+    """ConfigError saying that ``flag`` is nano's when ``model`` is another engine's."""
+    from idvid.engines import engine_kind
+    from idvid.errors import ConfigError
+
+    if engine_kind(model) != "nano":
+        raise ConfigError(f"{flag} works with nano only; {model} {why}")
+
+
 def recognizes(path: Path) -> bool:
     """Whether ``path`` is a nano model directory."""
     return (Path(path) / INDEX_FILE).is_file()

@@ -32,7 +32,9 @@ from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ModelFileError
 from idvid.face.observation import FaceObservation
+from idvid.render.backdrop import matching_light, open_backdrop
 from idvid.render.controls import ControlTrack
+from idvid.render.scene import SceneSpec
 
 logger = logging.getLogger("idvid")
 
@@ -96,6 +98,7 @@ class NanoPipeline(EngineInputs):
         progress: Callable[[int, int], None] | None = None,
         drive: str | Path | None = None,
         drive_audio: bool = True,
+        background: str | Path | None = None,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
@@ -107,7 +110,9 @@ class NanoPipeline(EngineInputs):
         motion step, driving frame measured and frame drawn. ``drive``: a video whose head
         motion, expressions, blinks and mouth the person follows instead of the prompt's
         actions (:mod:`.drive`); it sets the length (and the rate, unless ``fps``), and its
-        sound is kept unless ``drive_audio`` is False.
+        sound is kept unless ``drive_audio`` is False. ``background``: an image or a video
+        (looped) to stand the person in front of, in place of the prompt's scene; the person is
+        relit to match it.
         """
         from idvid.render import Portrait, PortraitRenderer
 
@@ -118,6 +123,7 @@ class NanoPipeline(EngineInputs):
         if driving is not None:
             options = drive_options(options, driving)
         opt = self.check_request(prompt, options, output_type)
+        backdrop = open_backdrop(background, (opt["height"], opt["width"])) if background is not None else None
         seed = seed or 0
         # 2. The person: the most frontal, sharpest reference is the texture.
         photos, observations = self.references(faces, face_index)
@@ -128,9 +134,13 @@ class NanoPipeline(EngineInputs):
         understood = understand(prompt)
         if driving is not None:
             understood = understood.driven(driving.path.name)
+        if backdrop is not None:
+            understood = understood.on_backdrop(Path(background).name)
         for line in understood.lines()[1:]:  # what it cannot do is said, not dropped
             logger.warning("%s", line)
         scene = understood.scene
+        if backdrop is not None:
+            scene = SceneSpec("photo", light=matching_light(backdrop.frame(0.0), portrait.plate))
         steps = num_inference_steps or self.motion.defaults["num_inference_steps"]
         # the motion model is not shown what the prompt negates: it would act it out
         motion_prompt = understood.motion_prompt or IDLE_PROMPT
@@ -154,7 +164,7 @@ class NanoPipeline(EngineInputs):
                                       fps=opt["fps"])
             else:
                 track = drive_track(driving, self.face_analyzer, opt["num_frames"], opt["fps"], advance)
-            renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed)
+            renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed, backdrop=backdrop)
         audio = driving.path if driving is not None and driving.has_audio and drive_audio else None
         result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=audio)
         if output_type == "stream":

@@ -66,11 +66,14 @@ class Understanding:
     colours: tuple[str, ...] = field(default=())
     light: tuple[str, ...] = field(default=())
     unused: tuple[str, ...] = field(default=())
+    backdrop: str | None = None  # the user's own background's name, when one replaces the scene
 
     @property
     def scene_name(self) -> str:
         """The scene in words: a place, a coloured or patterned backdrop, or the photo's own."""
         kind, colours = self.scene.kind, " and ".join(self.colours)
+        if self.backdrop is not None:
+            return f"your background {self.backdrop}"
         if kind == "photo":
             return "the photo's own background"
         if kind == "solid":
@@ -88,6 +91,15 @@ class Understanding:
         prompt's actions are named among the words not used."""
         left_out = tuple(f"{a.replace('_', ' ')} (the driving video sets the motion)" for a in self.actions)
         return replace(self, actions=(f"from the driving video {video_name}",), negated=(), motion_prompt="",
+                       unused=self.unused + left_out)
+
+    def on_backdrop(self, name: str) -> Understanding:
+        """What is taken when the user's own background is the scene: the prompt's scene,
+        colour and light words are named among the words not used (the light comes from the
+        background)."""
+        words = ([self.scene_name] if self.scene.kind != "photo" else []) + list(self.light)
+        left_out = tuple(f"{w} (your background is the scene and sets the light)" for w in words)
+        return replace(self, backdrop=name, light=("matched to your background",), colours=(),
                        unused=self.unused + left_out)
 
     def as_dict(self) -> dict:

@@ -9,10 +9,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from drive_helpers import DRIVE_FPS, DRIVE_FRAMES, DRIVE_GAP, control_column
 
 from idvid.face import FaceAnalyzer, load_photo
 from idvid.render import Portrait, PortraitRenderer
-from idvid.render.controls import CONTROL_NAMES, NEUTRAL, ControlTrack
+from idvid.render.controls import NEUTRAL, ControlTrack
 from idvid.video import write_video
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -99,14 +100,6 @@ def shipped_nano():
 
 
 # A driving video for nano --drive (tests/engines/test_nano_drive.py, tests/test_app.py).
-DRIVE_FPS, DRIVE_FRAMES = 20, 60
-DRIVE_GAP = slice(40, 44)  # 0.2 s without a face
-
-
-def control_column(name: str) -> int:
-    return CONTROL_NAMES.index(name)
-
-
 @pytest.fixture(scope="session")
 def known_track() -> np.ndarray:
     t = np.arange(DRIVE_FRAMES) / DRIVE_FPS

@@ -1,7 +1,8 @@
 """Make the README's frame strips with the default engine: python docs/make_strips.py
 
-Writes docs/strips/<n>.png (8 frames of each video) and prints the README table rows, and
-docs/strips/drive.png: a driving video (top) and the astronaut driven by it (bottom).
+Writes docs/strips/<n>.png (8 frames of each video) and prints the README table rows,
+docs/strips/drive.png: a driving video (top) and the astronaut driven by it (bottom), and
+docs/strips/background.png: Grace Hopper on two backgrounds of the user's, relit to each.
 """
 
 import tempfile
@@ -35,6 +36,23 @@ def main() -> None:
                            overwrite=True)
         print(f"| `{photo}` | {prompt} | ![]({path.relative_to(ROOT)}) |")
     driven_strip(engine)
+    background_strip(engine)
+
+
+def background_strip(engine) -> None:
+    """Grace Hopper in front of a warm sunlit gradient and a dark blue wall, relit to each."""
+    y = np.linspace(0, 1, 180)[:, None, None]
+    warm = np.clip(np.array([250, 190, 90]) * (1 - 0.35 * y) + np.array([0, 0, 30]) * y, 0, 255)
+    walls = [np.broadcast_to(warm, (180, 320, 3)).astype(np.uint8), np.full((180, 320, 3), (25, 40, 100), np.uint8)]
+    strips = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index, wall in enumerate(walls):
+            path = write_image(wall, Path(folder) / f"wall{index}.png")
+            video = engine(prompt="she nods", faces=[ROOT / "assets" / "grace_hopper.jpg"], background=path,
+                           num_frames=49, seed=0).frames
+            strips.append(frame_strip(video, n=8, height=128))
+    path = write_image(np.concatenate(strips), ROOT / "docs" / "strips" / "background.png", overwrite=True)
+    print(f"![]({path.relative_to(ROOT)})")
 
 
 def driven_strip(engine, fps: int = 20, seconds: float = 3.0) -> None:

@@ -38,12 +38,13 @@ def client(served):
     return Client(served.local_url, verbose=False)
 
 
-def generate(client, photo, prompt, drive=None, **options):
+def generate(client, photo, prompt, drive=None, background=None, **options):
     values = {**NANO, **options}
     drive = handle_file(str(drive)) if drive else None
+    background = handle_file(str(background)) if background else None
     return client.predict([handle_file(str(photo))], prompt, values["model"], values["num_frames"], values["height"],
                           values["width"], values["fps"], values["seed"], values["guidance"], values["face_index"],
-                          drive, api_name="/generate")
+                          drive, background, api_name="/generate")
 
 
 def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, astronaut_path):
@@ -75,6 +76,18 @@ def test_a_driving_video_moves_the_person_and_brings_its_sound(client, astronaut
         generate(client, astronaut_path, "a woman nods", drive=driving_video, model="tiny")
 
 
+def test_a_background_image_replaces_the_scene(client, astronaut_path, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    wall = tmp_path / "wall.png"
+    Image.fromarray(np.full((90, 160, 3), (30, 160, 90), np.uint8)).save(wall)
+    video, notes, _ = generate(client, astronaut_path, "a woman nods in a forest", background=wall)
+    assert "scene: your background wall.png" in notes and "forest (your background is the scene" in notes
+    corner = read_video(video).frames[:, :6, :6].reshape(-1, 3).mean(0)
+    assert np.abs(corner - (30, 160, 90)).max() < 8
+
+
 def test_only_the_apps_own_files_are_served(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{served.local_url}gradio_api/file=/etc/passwd")
@@ -82,7 +95,8 @@ def test_only_the_apps_own_files_are_served(served):
 
 
 def test_two_requests_at_once_both_finish(client, astronaut_path, grace_path):
-    jobs = [client.submit([handle_file(str(photo))], "a woman nods", *list(NANO.values()), None, api_name="/generate")
+    jobs = [client.submit([handle_file(str(photo))], "a woman nods", *list(NANO.values()), None, None,
+                          api_name="/generate")
             for photo in (astronaut_path, grace_path)]
     videos = [job.result(timeout=300)[0] for job in jobs]
     assert all(read_video(v).frames.shape == (12, 64, 64, 3) for v in videos) and videos[0] != videos[1]

@@ -27,7 +27,7 @@ logger = logging.getLogger("idvid")
 
 MAX_UPLOAD = "25 MB"  # per file, refused by Gradio before it is read
 MAX_PHOTOS = 8  # the app's own cap per request (an engine may take fewer: its plan says so)
-MAX_DRIVE_SECONDS = 120  # a driving video's length, read from its header before any frame
+MAX_DRIVE_SECONDS = 120  # a driving or background video's length, read from its header before any frame
 SCORES = ("facesim", "motion_amplitude", "prompt_motion")  # metrics scored on every video
 SHOWN = ("facesim", "facesim_min", "motion_amplitude", "prompt_motion_match")  # of their outputs, these
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -77,19 +77,19 @@ class App:
         self.scoring = EvalModels(analyzer=self.analyzer)
 
     def generate(self, photos, prompt: str, model: str, num_frames, height, width, fps, seed, guidance,
-                 face_index, drive=None, progress=None) -> tuple:
+                 face_index, drive=None, background=None, progress=None) -> tuple:
         """-> (the video's path, what the engine took, ignored and scored, as markdown, FaceSim
         over the frames as a table with columns frame and facesim)."""
         import gradio as gr
 
         try:
             return self._generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance,
-                                  face_index, drive, progress or (lambda *_, **__: None))
+                                  face_index, drive, background, progress or (lambda *_, **__: None))
         except IdvidError as err:
             raise gr.Error(str(err), print_exception=False) from None
 
     def _generate(self, photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                  drive, progress) -> tuple:
+                  drive, background, progress) -> tuple:
         from idvid.engines import GenerationOptions, plan_generation
         from idvid.engines.output import understood_lines
 
@@ -101,16 +101,18 @@ class App:
         options = GenerationOptions(num_frames=_int(num_frames), height=_int(height), width=_int(width),
                                     fps=_number(fps), seed=_int(seed) or 0, guidance_scale=_number(guidance),
                                     face_index=_int(face_index))
-        planned, driving = options, {}
+        planned, nano_inputs = options, {}
         if drive:
-            planned, driving = self._driven(model, options, drive)
+            planned, nano_inputs = self._driven(model, options, drive)
+        if background:
+            nano_inputs["background"] = self._background(model, background)
         plan = plan_generation(model, planned, photos=len(photos))  # before any model loads
         faces = self.analyzer.references(photos, options.face_index)
         progress(0, desc="loading the model")
         engine = self.engines.get(model)
         result = engine(prompt=prompt, faces=faces, output_type="stream",
                         progress=lambda done, total: progress((done, total), desc="generating"),
-                        **options.as_kwargs(), **driving)
+                        **options.as_kwargs(), **nano_inputs)
         path = result.save(self.out_dir / f"{uuid.uuid4().hex}.mp4")
         notes = understood_lines(engine.engine_name, result.understood) if result.understood else []
         notes += [f"{engine.engine_name} ignores {name}: {reason}" for name, reason in plan.ignored.items()]
@@ -128,6 +130,21 @@ class App:
         if options.num_frames is not None:
             raise IdvidError("the driving video sets the length: leave frames empty")
         return planned, {"drive": drive}
+
+    @staticmethod
+    def _background(model: str, background) -> str:
+        """The uploaded background, checked (readable; nano only; a video's length)."""
+        from idvid.engines.nano.limits import check_nano
+        from idvid.render.backdrop import is_image, open_backdrop
+
+        check_nano(model, "--background", "draws its own scene")
+        if not is_image(background):
+            from idvid.engines.nano.drive import probe
+
+            if probe(background).seconds > MAX_DRIVE_SECONDS:
+                raise IdvidError(f"the background video is longer than {MAX_DRIVE_SECONDS} s")
+        open_backdrop(background, (64, 64))
+        return background
 
     def _scores(self, video: Path, faces, prompt: str) -> tuple[list[str], object]:
         """(score lines, FaceSim per sampled frame as a DataFrame) of a made video."""
@@ -195,6 +212,8 @@ def build(app: App):
                     face_index = gr.Number(label="face index (on a group photo)", precision=0)
                 drive = gr.Video(label="driving video (nano: the person follows its head, face and sound)",
                                  sources=["upload"])
+                background = gr.File(label="background image or video (nano: in place of the prompt's scene)",
+                                     file_types=["image", "video"], type="filepath")
                 with gr.Row():
                     run = gr.Button("generate", variant="primary")
                     stop = gr.Button("cancel")
@@ -205,12 +224,13 @@ def build(app: App):
                 gallery = gr.Gallery(label="made in this session", columns=4, height=220, object_fit="contain")
         made = gr.State([])
         photos.change(app.faces, photos, [preview, found], api_name=False)
-        inputs = [photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive]
+        inputs = [photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive,
+                  background]
 
         def generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive=None,
-                     progress=gr.Progress()):  # Gradio passes a live progress bar to a parameter like this
+                     background=None, progress=gr.Progress()):  # Gradio passes a live progress bar to a parameter like this
             return app.generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                                drive, progress)
+                                drive, background, progress)
 
         event = run.click(generate, inputs, [video, notes, curve], api_name="generate")
         event.then(lambda path, paths: ([*paths, path],) * 2 if path else (paths, paths), [video, made],

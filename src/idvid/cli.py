@@ -53,6 +53,9 @@ def _generate_parser(sub) -> None:
                    help="nano: the person follows this video's head motion, expressions, blinks and mouth "
                    "(it sets the length; the prompt still sets the scene and light; its sound is kept)")
     p.add_argument("--no-audio", action="store_true", help="with --drive: leave the driving video's sound out")
+    p.add_argument("--audio", type=Path, metavar="SOUND",
+                   help="nano: the person speaks this sound (wav, mp3, m4a, a video's sound...): the mouth follows "
+                   "the voice, the video lasts as long as the sound and carries it")
     p.add_argument("--background", type=Path, metavar="IMAGE|VIDEO",
                    help="nano: stand the person in front of this image or (looping) video, relit to match it, "
                    "instead of the prompt's scene")
@@ -353,6 +356,8 @@ def cmd_generate(args) -> None:
         planned, nano_inputs = _driven(args, options)
     elif args.no_audio:
         logging.getLogger("idvid").warning("--no-audio does nothing without --drive: only a driving video brings sound")
+    if args.audio is not None:
+        planned, nano_inputs = _spoken(args, planned, nano_inputs)
     if args.background is not None:
         _check_background(args.model, args.background)
         nano_inputs["background"] = args.background
@@ -380,6 +385,17 @@ def _driven(args, options):
         raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
     planned, _ = planned_options(args.model, options, args.drive)
     return planned, {"drive": args.drive, "drive_audio": not args.no_audio}
+
+
+def _spoken(args, options, nano_inputs: dict) -> tuple:
+    """``options`` lasting as long as the sound (to plan with), and the engine's audio argument."""
+    from idvid.engines.nano.speech import sound_options
+
+    if args.drive is not None:
+        raise ConfigError("give --drive or --audio, not both: a driving video brings its own sound")
+    if args.seconds is not None:
+        raise ConfigError("the sound sets the length: leave out --frames and --seconds")
+    return sound_options(args.model, options, args.audio), {**nano_inputs, "audio": args.audio}
 
 
 def _check_background(model: str, path: Path) -> None:

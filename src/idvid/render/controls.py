@@ -103,6 +103,17 @@ def clamp_controls(values: np.ndarray) -> np.ndarray:
     return values
 
 
+def smooth_in_time(values: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """(T,) or (T, k) values smoothed along time by a Gaussian of ``sigma_frames`` (ends held)."""
+    if sigma_frames < 0.5 or len(values) < 3:
+        return values
+    radius = int(3 * sigma_frames) + 1
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma_frames) ** 2)
+    kernel /= kernel.sum()
+    padded = np.pad(values, [(radius, radius)] + [(0, 0)] * (values.ndim - 1), mode="edge")
+    return np.apply_along_axis(lambda column: np.convolve(column, kernel, mode="valid"), 0, padded)
+
+
 class ControlTrack:
     """A clip's controls: ``values`` (T, n_controls) float32, columns named by CONTROL_NAMES."""
 

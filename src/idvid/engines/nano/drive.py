@@ -13,16 +13,16 @@ placement, not out of the expressions (a blink lasts a few frames).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from idvid.engines.nano.limits import check_nano, options_lasting
 from idvid.engines.request import GenerationOptions
-from idvid.errors import ConfigError, GenerationError
-from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
+from idvid.errors import GenerationError
+from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls, smooth_in_time
 
 HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale")]
 JITTER_SECONDS = 0.04  # the smoothing's sigma on the head: one frame at 25 fps, below any real head move
@@ -59,17 +59,12 @@ def probe(path: str | Path) -> DrivingVideo:
 
 def drive_options(options: GenerationOptions, video: DrivingVideo) -> GenerationOptions:
     """``options`` with the driving video's length, at ``options.fps`` or else the video's own rate."""
-    if options.num_frames is not None:
-        raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
-    fps = options.fps or round(video.fps, 3)
-    return dataclasses.replace(options, num_frames=max(2, round(video.seconds * fps)), fps=fps)
+    return options_lasting(options, video.seconds, round(video.fps, 3), "the driving video")
 
 
 def planned_options(model: str, options: GenerationOptions, path: str | Path) -> tuple[GenerationOptions, DrivingVideo]:
     """What a request with a driving video plans with, before any model loads; ConfigError when
     ``model`` is not nano (the DiT engines make their own motion)."""
-    from idvid.engines.nano.limits import check_nano
-
     check_nano(model, "--drive", "makes its own motion")
     video = probe(path)
     return drive_options(options, video), video
@@ -93,20 +88,10 @@ def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
         raise GenerationError(f"no face found in the driving video {video.path}")
     times = np.arange(len(found)) / video.fps
     values = np.stack([np.interp(times, times[found], column[found]) for column in measures.values.T], axis=1)
-    values[:, HEAD] = _smooth(values[:, HEAD], JITTER_SECONDS * video.fps)
+    values[:, HEAD] = smooth_in_time(values[:, HEAD], JITTER_SECONDS * video.fps)
     out_times = np.arange(num_frames) / fps
     resampled = np.stack([np.interp(out_times, times, column) for column in values.T], axis=1)
     return ControlTrack(clamp_controls(resampled))
-
-
-def _smooth(columns: np.ndarray, sigma_frames: float) -> np.ndarray:
-    """Gaussian smoothing of (T, k) columns along time (mirrored at the ends)."""
-    import cv2
-
-    if sigma_frames < 0.5 or len(columns) < 3:
-        return columns
-    return cv2.GaussianBlur(columns.astype(np.float32), (1, 0), sigmaX=1e-3, sigmaY=sigma_frames,
-                            borderType=cv2.BORDER_REFLECT)
 
 
 __all__ = ["DrivingVideo", "drive_options", "drive_track", "planned_options", "probe"]

@@ -28,6 +28,19 @@ IGNORED_OPTIONS = {"negative_prompt": "the motion model has no negative prompt",
                    "identity_guidance_scale": "the identity is the photo itself, not guided"}
 
 
+def options_lasting(options: GenerationOptions, seconds: float, fps: float, what: str) -> GenerationOptions:
+    """``options`` lasting ``seconds`` at ``options.fps`` or else ``fps``: a driving video or a
+    sound sets the length, so a length given too is refused."""
+    import dataclasses
+
+    from idvid.errors import ConfigError
+
+    if options.num_frames is not None:
+        raise ConfigError(f"{what} sets the length: leave out --frames and --seconds")
+    fps = options.fps or fps
+    return dataclasses.replace(options, num_frames=max(2, round(seconds * fps)), fps=fps)
+
+
 def check_nano(model: str, flag: str, why: str) -> None:
     """ConfigError saying that ``flag`` is nano's when ``model`` is another engine's."""
     from idvid.engines import engine_kind

@@ -23,17 +23,18 @@ from tqdm.auto import tqdm
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.drive import drive_options, drive_track, probe
-from idvid.engines.nano.limits import plan
+from idvid.engines.nano.limits import DEFAULTS, options_lasting, plan
+from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, sound_seconds, speech_motion
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
 from idvid.engines.nano.takes import IDLE_PROMPT, LONGEST_SINGLE_CLIP, long_take, plan_clips
 from idvid.engines.nano.understanding import understand
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
-from idvid.errors import ModelFileError
+from idvid.errors import ConfigError, ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.render.backdrop import matching_light, open_backdrop
-from idvid.render.controls import ControlTrack
+from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
 from idvid.render.scene import SceneSpec
 
 logger = logging.getLogger("idvid")
@@ -99,6 +100,7 @@ class NanoPipeline(EngineInputs):
         drive: str | Path | None = None,
         drive_audio: bool = True,
         background: str | Path | None = None,
+        audio: str | Path | None = None,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
@@ -112,7 +114,9 @@ class NanoPipeline(EngineInputs):
         actions (:mod:`.drive`); it sets the length (and the rate, unless ``fps``), and its
         sound is kept unless ``drive_audio`` is False. ``background``: an image or a video
         (looped) to stand the person in front of, in place of the prompt's scene; the person is
-        relit to match it.
+        relit to match it. ``audio``: a sound file (anything PyAV reads) the person speaks: the
+        mouth follows the voice (:mod:`.speech`), the video lasts as long as the sound and
+        carries it; blinks and the prompt's motion go on.
         """
         from idvid.render import Portrait, PortraitRenderer
 
@@ -120,8 +124,12 @@ class NanoPipeline(EngineInputs):
         options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                     identity_guidance_scale, seed, face_index, fps, negative_prompt)
         driving = probe(drive) if drive is not None else None
+        if driving is not None and audio is not None:
+            raise ConfigError("give a driving video or a sound file, not both: a driving video brings its own sound")
         if driving is not None:
             options = drive_options(options, driving)
+        if audio is not None:
+            options = options_lasting(options, sound_seconds(audio), DEFAULTS["fps"], "the sound")
         opt = self.check_request(prompt, options, output_type)
         backdrop = open_backdrop(background, (opt["height"], opt["width"])) if background is not None else None
         seed = seed or 0
@@ -136,6 +144,8 @@ class NanoPipeline(EngineInputs):
             understood = understood.driven(driving.path.name)
         if backdrop is not None:
             understood = understood.on_backdrop(Path(background).name)
+        if audio is not None:
+            understood = understood.speaking(Path(audio).name)
         for line in understood.lines()[1:]:  # what it cannot do is said, not dropped
             logger.warning("%s", line)
         scene = understood.scene
@@ -164,8 +174,11 @@ class NanoPipeline(EngineInputs):
                                       fps=opt["fps"])
             else:
                 track = drive_track(driving, self.face_analyzer, opt["num_frames"], opt["fps"], advance)
+            if audio is not None:  # nods on the syllables only where the prompt asks for no motion
+                track = _speaking(track, audio, opt["fps"], nod=not understood.motion_prompt)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed, backdrop=backdrop)
-        audio = driving.path if driving is not None and driving.has_audio and drive_audio else None
+        if driving is not None and driving.has_audio and drive_audio:
+            audio = driving.path
         result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=audio)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
@@ -195,6 +208,19 @@ class NanoPipeline(EngineInputs):
         times = np.linspace(0.0, seconds, num_frames)
         values[:, :3] += head_sway(np.random.default_rng(seed), times)
         return ControlTrack(values)
+
+def _speaking(track: ControlTrack, audio: str | Path, fps: float, nod: bool) -> ControlTrack:
+    """``track`` with the mouth of the voice in ``audio``: its jaw, its spread lips as a part of a
+    smile (at least), and, when ``nod``, small nods on the syllables."""
+    speech = speech_motion(read_sound(audio), len(track), fps)
+    values = track.values.copy()
+    values[:, CONTROL_NAMES.index("mouth_open")] = speech.mouth_open
+    smile = CONTROL_NAMES.index("smile")
+    values[:, smile] = np.maximum(values[:, smile], SPREAD_AS_SMILE * speech.spread)
+    if nod:
+        values[:, CONTROL_NAMES.index("pitch")] += speech.nod
+    return ControlTrack(clamp_controls(values))
+
 
 def _texture_score(observation: FaceObservation) -> float:
     """Higher for sharp, large, frontal faces: the best view to re-pose."""

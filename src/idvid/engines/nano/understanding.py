@@ -93,6 +93,10 @@ class Understanding:
         return replace(self, actions=(f"from the driving video {video_name}",), negated=(), motion_prompt="",
                        unused=self.unused + left_out)
 
+    def speaking(self, sound_name: str) -> Understanding:
+        """With the mouth moved by a sound file, after what the prompt asks."""
+        return replace(self, actions=self.actions + (f"speaking {sound_name}",))
+
     def on_backdrop(self, name: str) -> Understanding:
         """What is taken when the user's own background is the scene: the prompt's scene,
         colour and light words are named among the words not used (the light comes from the

@@ -38,13 +38,12 @@ def client(served):
     return Client(served.local_url, verbose=False)
 
 
-def generate(client, photo, prompt, drive=None, background=None, **options):
+def generate(client, photo, prompt, drive=None, background=None, audio=None, **options):
     values = {**NANO, **options}
-    drive = handle_file(str(drive)) if drive else None
-    background = handle_file(str(background)) if background else None
+    drive, background, audio = (handle_file(str(f)) if f else None for f in (drive, background, audio))
     return client.predict([handle_file(str(photo))], prompt, values["model"], values["num_frames"], values["height"],
                           values["width"], values["fps"], values["seed"], values["guidance"], values["face_index"],
-                          drive, background, api_name="/generate")
+                          drive, background, audio, api_name="/generate")
 
 
 def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, astronaut_path):
@@ -88,6 +87,19 @@ def test_a_background_image_replaces_the_scene(client, astronaut_path, tmp_path)
     assert np.abs(corner - (30, 160, 90)).max() < 8
 
 
+def test_a_sound_is_spoken_and_kept(client, astronaut_path, tmp_path):
+    import av
+    import numpy as np
+    from speech_helpers import silence, vowel, write_wav
+
+    sound = write_wav(np.concatenate([silence(0.2), vowel("ah", 0.4), silence(0.2)]), tmp_path / "ah.wav")
+    video, notes, _ = generate(client, astronaut_path, "a woman talks", audio=sound, num_frames=None, fps=10)
+    assert read_video(video).frames.shape[0] == 8  # 0.8 s at 10 fps
+    assert "speaking ah.wav" in notes
+    with av.open(video) as container:
+        assert container.streams.audio
+
+
 def test_only_the_apps_own_files_are_served(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{served.local_url}gradio_api/file=/etc/passwd")
@@ -96,7 +108,7 @@ def test_only_the_apps_own_files_are_served(served):
 
 def test_two_requests_at_once_both_finish(client, astronaut_path, grace_path):
     jobs = [client.submit([handle_file(str(photo))], "a woman nods", *list(NANO.values()), None, None,
-                          api_name="/generate")
+                          None, api_name="/generate")
             for photo in (astronaut_path, grace_path)]
     videos = [job.result(timeout=300)[0] for job in jobs]
     assert all(read_video(v).frames.shape == (12, 64, 64, 3) for v in videos) and videos[0] != videos[1]

@@ -27,7 +27,7 @@ logger = logging.getLogger("idvid")
 
 MAX_UPLOAD = "25 MB"  # per file, refused by Gradio before it is read
 MAX_PHOTOS = 8  # the app's own cap per request (an engine may take fewer: its plan says so)
-MAX_DRIVE_SECONDS = 120  # a driving or background video's length, read from its header before any frame
+MAX_DRIVE_SECONDS = 120  # a driving or background video's or a sound's length, read from its header first
 SCORES = ("facesim", "motion_amplitude", "prompt_motion")  # metrics scored on every video
 SHOWN = ("facesim", "facesim_min", "motion_amplitude", "prompt_motion_match")  # of their outputs, these
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -77,19 +77,19 @@ class App:
         self.scoring = EvalModels(analyzer=self.analyzer)
 
     def generate(self, photos, prompt: str, model: str, num_frames, height, width, fps, seed, guidance,
-                 face_index, drive=None, background=None, progress=None) -> tuple:
+                 face_index, drive=None, background=None, audio=None, progress=None) -> tuple:
         """-> (the video's path, what the engine took, ignored and scored, as markdown, FaceSim
         over the frames as a table with columns frame and facesim)."""
         import gradio as gr
 
         try:
             return self._generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance,
-                                  face_index, drive, background, progress or (lambda *_, **__: None))
+                                  face_index, drive, background, audio, progress or (lambda *_, **__: None))
         except IdvidError as err:
             raise gr.Error(str(err), print_exception=False) from None
 
     def _generate(self, photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                  drive, background, progress) -> tuple:
+                  drive, background, audio, progress) -> tuple:
         from idvid.engines import GenerationOptions, plan_generation
         from idvid.engines.output import understood_lines
 
@@ -104,6 +104,8 @@ class App:
         planned, nano_inputs = options, {}
         if drive:
             planned, nano_inputs = self._driven(model, options, drive)
+        if audio:
+            planned, nano_inputs = self._spoken(model, planned, nano_inputs, audio)
         if background:
             nano_inputs["background"] = self._background(model, background)
         plan = plan_generation(model, planned, photos=len(photos))  # before any model loads
@@ -130,6 +132,20 @@ class App:
         if options.num_frames is not None:
             raise IdvidError("the driving video sets the length: leave frames empty")
         return planned, {"drive": drive}
+
+    @staticmethod
+    def _spoken(model: str, options, nano_inputs: dict, audio) -> tuple:
+        """(options lasting as long as the uploaded sound, the engine's nano inputs with it)."""
+        from idvid.engines.nano.speech import sound_options
+
+        if nano_inputs.get("drive"):
+            raise IdvidError("give a driving video or a sound, not both: a driving video brings its own sound")
+        if options.num_frames is not None:
+            raise IdvidError("the sound sets the length: leave frames empty")
+        planned = sound_options(model, options, audio)
+        if planned.num_frames / planned.fps > MAX_DRIVE_SECONDS:
+            raise IdvidError(f"the sound is longer than {MAX_DRIVE_SECONDS} s")
+        return planned, {**nano_inputs, "audio": audio}
 
     @staticmethod
     def _background(model: str, background) -> str:
@@ -214,6 +230,7 @@ def build(app: App):
                                  sources=["upload"])
                 background = gr.File(label="background image or video (nano: in place of the prompt's scene)",
                                      file_types=["image", "video"], type="filepath")
+                audio = gr.Audio(label="speech (nano: the person says it)", sources=["upload"], type="filepath")
                 with gr.Row():
                     run = gr.Button("generate", variant="primary")
                     stop = gr.Button("cancel")
@@ -225,12 +242,12 @@ def build(app: App):
         made = gr.State([])
         photos.change(app.faces, photos, [preview, found], api_name=False)
         inputs = [photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive,
-                  background]
+                  background, audio]
 
         def generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive=None,
-                     background=None, progress=gr.Progress()):  # Gradio passes a live progress bar to a parameter like this
+                     background=None, audio=None, progress=gr.Progress()):  # Gradio passes a live progress bar here
             return app.generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                                drive, background, progress)
+                                drive, background, audio, progress)
 
         event = run.click(generate, inputs, [video, notes, curve], api_name="generate")
         event.then(lambda path, paths: ([*paths, path],) * 2 if path else (paths, paths), [video, made],

@@ -183,3 +183,21 @@ def test_precision_and_tiling_apply_and_the_cache_is_refused_with_a_reason(astro
     assert not getattr(engine.transformer, "_diffusers_hook", None)  # no caching hook was attached
     frames = engine(faces=astronaut_path, prompt="a woman nods", **RUN).frames
     assert frames.shape == (9, 64, 64, 3) and frames.std() > 0
+
+
+def test_a_missing_onnxruntime_is_an_install_hint(monkeypatch):
+    import builtins
+
+    from idvid.engines.consisid.arcface import ArcFace
+    from idvid.engines.consisid.tiny import tiny_arcface_graph
+
+    real_import = builtins.__import__
+
+    def without_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError("No module named 'onnxruntime'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_onnxruntime)
+    with pytest.raises(ModelFileError, match=r"needs onnxruntime and onnx: pip install 'idvid\[consisid\]'"):
+        ArcFace(tiny_arcface_graph())

@@ -52,7 +52,7 @@ def _generate_parser(sub) -> None:
     p.add_argument("--drive", type=Path, metavar="VIDEO",
                    help="nano: the person follows this video's head motion, expressions, blinks and mouth "
                    "(it sets the length; the prompt still sets the scene and light; its sound is kept)")
-    p.add_argument("--no-audio", action="store_true", help="with --drive: leave the driving video's sound out")
+    p.add_argument("--no-audio", action="store_true", help="with --drive or --audio: leave the sound out of the video")
     p.add_argument("--audio", type=Path, metavar="SOUND",
                    help="nano: the person speaks this sound (wav, mp3, m4a, a video's sound...): the mouth follows "
                    "the voice, the video lasts as long as the sound and carries it")
@@ -354,10 +354,12 @@ def cmd_generate(args) -> None:
     nano_inputs, planned = {}, options
     if args.drive is not None:  # the engine takes the length from the video itself; planned here the same way
         planned, nano_inputs = _driven(args, options)
-    elif args.no_audio:
-        logging.getLogger("idvid").warning("--no-audio does nothing without --drive: only a driving video brings sound")
+    elif args.no_audio and args.audio is None:
+        logging.getLogger("idvid").warning("--no-audio does nothing without --drive or --audio: nothing brings sound")
     if args.audio is not None:
         planned, nano_inputs = _spoken(args, planned, nano_inputs)
+    if args.no_audio and nano_inputs:
+        nano_inputs["keep_sound"] = False
     if args.background is not None:
         _check_background(args.model, args.background)
         nano_inputs["background"] = args.background
@@ -366,7 +368,12 @@ def cmd_generate(args) -> None:
         options = _with_seconds(options, args.seconds, plan)
         plan_generation(args.model, options, device=args.device, runtime=runtime, photos=len(args.face))
     # The faces too (none, several, too small, different people): the engine takes these analyses.
-    faces = FaceAnalyzer().references(args.face, args.face_index)
+    analyzer = FaceAnalyzer()
+    faces = analyzer.references(args.face, args.face_index)
+    if args.drive is not None:
+        from idvid.engines.nano.drive import check_faces, probe
+
+        check_faces(probe(args.drive), analyzer)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device, runtime=runtime)
     result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **nano_inputs)
@@ -384,7 +391,7 @@ def _driven(args, options):
     if args.seconds is not None:
         raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
     planned, _ = planned_options(args.model, options, args.drive)
-    return planned, {"drive": args.drive, "drive_audio": not args.no_audio}
+    return planned, {"drive": args.drive}
 
 
 def _spoken(args, options, nano_inputs: dict) -> tuple:

@@ -80,4 +80,8 @@ def test_a_bad_or_faceless_driving_video_is_one_line(capsys, tmp_path, astronaut
     code, _, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "a woman nods",
                            "--drive", wall, "--out", tmp_path / "y.mp4")
     assert code == 1 and error_line(err) == f"error: no face found in the driving video {wall}"
-    assert not (tmp_path / "y.mp4").exists()
+    assert "loading model" not in err and not (tmp_path / "y.mp4").exists()  # a sampled look, before loading
+
+    code, _, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "a woman nods",
+                           "--drive", astronaut_path, "--out", tmp_path / "z.mp4")
+    assert code == 1 and error_line(err) == f"error: {astronaut_path} is a still image; a driving video is needed"

@@ -52,11 +52,14 @@ def test_the_person_speaks_the_sound(shipped_nano, analyzer, speech, grace_path)
     assert measured[:int(0.3 * FPS)].max() < 0.15  # closed before the first syllable
 
 
-def test_the_cli_writes_the_sound_in(capsys, tmp_path, speech, grace_path):
-    out = tmp_path / "spoken.mp4"
-    code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", speech,
-                           "--out", out)
-    assert code == 0, err
+def test_the_cli_writes_the_sound_in_unless_told_not_to(capsys, tmp_path, speech, grace_path):
+    out, mute = tmp_path / "spoken.mp4", tmp_path / "mute.mp4"
+    for path, extra in ((out, []), (mute, ["--no-audio"])):
+        code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", speech,
+                               "--out", path, *extra)
+        assert code == 0, err
+    with av.open(str(mute)) as container:
+        assert not container.streams.audio
     with av.open(str(out)) as container:
         video, sound = container.streams.video[0], container.streams.audio[0]
         assert abs(float(sound.duration * sound.time_base) - float(video.duration * video.time_base)) < 0.06
@@ -76,3 +79,11 @@ def test_cli_refuses_what_cannot_go_with_a_sound(capsys, tmp_path, speech, grace
     code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", silent,
                            "--out", tmp_path / "x.mp4")
     assert code == 1 and error_line(err) == f"error: {silent} holds no sound"
+    blip = write_wav(silence(0.03), tmp_path / "blip.wav")
+    code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", blip,
+                           "--out", tmp_path / "x.mp4")
+    assert code == 1 and error_line(err).startswith("error: the sound lasts 0.03 s: 1 frames at 24 fps")
+    missing = tmp_path / "nope.wav"
+    code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", missing,
+                           "--out", tmp_path / "x.mp4")
+    assert code == 1 and error_line(err) == f"error: {missing}: no such file"

@@ -30,7 +30,8 @@ class FrameStream:
 
 def understood_lines(engine_name: str, understood: dict) -> list[str]:
     """``VideoOutput.understood`` in words: what was taken, and (when any) the words not used."""
-    actions = ", ".join(a.replace("_", " ") for a in understood["actions"]) or "none named (idle motion)"
+    # vocabulary actions are one snake_case word; named sources ("speaking my_take.wav") keep theirs
+    actions = ", ".join(a if " " in a else a.replace("_", " ") for a in understood["actions"]) or "none named (idle motion)"
     light = ", ".join(understood["light"]) or "the scene's own"
     took = f"{engine_name} took from the prompt: actions: {actions}; scene: {understood['scene']}; light: {light}"
     negated = [a.replace("_", " ") for a in understood.get("negated", [])]

@@ -81,6 +81,10 @@ class VideoBackdrop:
 
 def open_backdrop(path: str | Path, size: tuple[int, int]) -> ImageBackdrop | VideoBackdrop:
     """The backdrop in ``path`` at ``size``; ImageError / VideoError (one line) when unreadable."""
+    if not Path(path).is_file():
+        from idvid.errors import ImageError
+
+        raise ImageError(f"background not found: {path}")
     if is_image(path):
         from idvid.face import load_photo
 

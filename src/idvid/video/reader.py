@@ -90,7 +90,7 @@ def open_video(path: Path):
     try:
         container = av.open(str(path), mode="r")
     except (av.error.FFmpegError, OSError) as e:
-        raise VideoError(f"{path}: not a readable video ({_reason(e)})") from None
+        raise VideoError(f"{path}: not a readable video ({error_reason(e)})") from None
     try:
         if not container.streams.video:
             raise VideoError(f"{path} has no video stream")
@@ -137,7 +137,7 @@ def _decode(container, stream, path: Path, max_frames: int | None) -> Iterator[n
             if count == max_frames:
                 return
     except av.error.FFmpegError as e:
-        raise VideoError(f"{path}: corrupt video after {count} frames ({_reason(e)})") from None
+        raise VideoError(f"{path}: corrupt video after {count} frames ({error_reason(e)})") from None
     if count == 0:
         raise VideoError(f"{path}: no video frames could be decoded")
 
@@ -153,6 +153,6 @@ def _upright(image: np.ndarray, rotation: float) -> np.ndarray:
     return image if k == 0 else np.ascontiguousarray(np.rot90(image, k))
 
 
-def _reason(error: Exception) -> str:
+def error_reason(error: Exception) -> str:
     """A short one-line reason from an FFmpeg or OS error."""
     return str(getattr(error, "strerror", None) or error).splitlines()[0]

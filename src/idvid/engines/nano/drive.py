@@ -19,12 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
+import logging
+
 from idvid.engines.nano.limits import check_nano, options_lasting
 from idvid.engines.request import GenerationOptions
 from idvid.errors import GenerationError
 from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls, smooth_in_time
 
+logger = logging.getLogger("idvid")
 HEAD = [CONTROL_NAMES.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale")]
+STILL_FORMATS = ("image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe")  # FFmpeg's image readers
+SAMPLED_FRAMES = 8  # read before any model loads, to refuse a driving video without a face at once
+SCARCE_FACES = 0.5  # warn below this share of driving frames with a face
 JITTER_SECONDS = 0.04  # the smoothing's sigma on the head: one frame at 25 fps, below any real head move
 
 
@@ -42,8 +48,15 @@ def probe(path: str | Path) -> DrivingVideo:
     """Read the header only; VideoError (one line) for a missing, empty or unreadable file."""
     from idvid.video.reader import open_video
 
+    from idvid.errors import VideoError
+    from idvid.render.backdrop import is_image
+
     path = Path(path)
+    if is_image(path):
+        raise VideoError(f"{path} is a still image; a driving video is needed")
     with open_video(path) as (container, stream):
+        if container.format.name in STILL_FORMATS:
+            raise VideoError(f"{path} is a still image; a driving video is needed")
         fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0)
         if stream.duration is not None and stream.time_base is not None:
             seconds = float(stream.duration * stream.time_base)
@@ -70,6 +83,19 @@ def planned_options(model: str, options: GenerationOptions, path: str | Path) ->
     return drive_options(options, video), video
 
 
+def check_faces(video: DrivingVideo, analyzer) -> None:
+    """GenerationError when none of SAMPLED_FRAMES frames spread over the video shows a face
+    (a quick look before any model loads; the generation reads every frame)."""
+    from idvid.render.mesh_controls import frame_mesh
+    from idvid.video.reader import iter_frames
+
+    step = max(1, round(video.seconds * video.fps / SAMPLED_FRAMES))
+    for index, frame in enumerate(iter_frames(video.path)):
+        if index % step == 0 and np.isfinite(frame_mesh(frame, analyzer)[0, 0]):
+            return
+    raise GenerationError(f"no face found in the driving video {video.path}")
+
+
 def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
                 progress: Callable[[], None] | None = None) -> ControlTrack:
     """The driving video's motion as ``num_frames`` frames of controls at ``fps``.
@@ -86,6 +112,9 @@ def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
     found = measures.found
     if not found.any():
         raise GenerationError(f"no face found in the driving video {video.path}")
+    if found.mean() < SCARCE_FACES:
+        logger.warning("the driving video shows a face in %.0f%% of its frames; the others hold the pose of the "
+                       "nearest frame with one", 100 * found.mean())
     times = np.arange(len(found)) / video.fps
     values = np.stack([np.interp(times, times[found], column[found]) for column in measures.values.T], axis=1)
     values[:, HEAD] = smooth_in_time(values[:, HEAD], JITTER_SECONDS * video.fps)
@@ -94,4 +123,4 @@ def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
     return ControlTrack(clamp_controls(resampled))
 
 
-__all__ = ["DrivingVideo", "drive_options", "drive_track", "planned_options", "probe"]
+__all__ = ["DrivingVideo", "check_faces", "drive_options", "drive_track", "planned_options", "probe"]

@@ -38,7 +38,11 @@ def options_lasting(options: GenerationOptions, seconds: float, fps: float, what
     if options.num_frames is not None:
         raise ConfigError(f"{what} sets the length: leave out --frames and --seconds")
     fps = options.fps or fps
-    return dataclasses.replace(options, num_frames=max(2, round(seconds * fps)), fps=fps)
+    frames = round(seconds * fps)
+    if not 2 <= frames <= MAX_FRAMES:
+        raise GenerationError(f"{what} lasts {seconds:.2f} s: {frames} frames at {fps:g} fps; nano makes 2 to "
+                              f"{MAX_FRAMES}")
+    return dataclasses.replace(options, num_frames=frames, fps=fps)
 
 
 def check_nano(model: str, flag: str, why: str) -> None:

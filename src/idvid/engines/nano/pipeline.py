@@ -98,7 +98,7 @@ class NanoPipeline(EngineInputs):
         output_type: str = "np",
         progress: Callable[[int, int], None] | None = None,
         drive: str | Path | None = None,
-        drive_audio: bool = True,
+        keep_sound: bool = True,
         background: str | Path | None = None,
         audio: str | Path | None = None,
     ) -> VideoOutput:
@@ -112,11 +112,11 @@ class NanoPipeline(EngineInputs):
         motion step, driving frame measured and frame drawn. ``drive``: a video whose head
         motion, expressions, blinks and mouth the person follows instead of the prompt's
         actions (:mod:`.drive`); it sets the length (and the rate, unless ``fps``), and its
-        sound is kept unless ``drive_audio`` is False. ``background``: an image or a video
+        sound is kept unless ``keep_sound`` is False. ``background``: an image or a video
         (looped) to stand the person in front of, in place of the prompt's scene; the person is
         relit to match it. ``audio``: a sound file (anything PyAV reads) the person speaks: the
         mouth follows the voice (:mod:`.speech`), the video lasts as long as the sound and
-        carries it; blinks and the prompt's motion go on.
+        carries it (unless ``keep_sound`` is False); blinks and the prompt's motion go on.
         """
         from idvid.render import Portrait, PortraitRenderer
 
@@ -177,9 +177,8 @@ class NanoPipeline(EngineInputs):
             if audio is not None:  # nods on the syllables only where the prompt asks for no motion
                 track = _speaking(track, audio, opt["fps"], nod=not understood.motion_prompt)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed, backdrop=backdrop)
-        if driving is not None and driving.has_audio and drive_audio:
-            audio = driving.path
-        result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=audio)
+        sound = driving.path if driving is not None and driving.has_audio else audio
+        result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=sound if keep_sound else None)
         if output_type == "stream":
             shape = (opt["num_frames"], opt["height"], opt["width"], 3)
             frames = _closing(renderer.iter_frames(track, progress=advance, fps=opt["fps"]), bar)

@@ -53,6 +53,10 @@ def sound_seconds(path: str | Path) -> float:
     without one or that PyAV cannot read."""
     import av
 
+    from idvid.video.reader import error_reason
+
+    if not Path(path).is_file():
+        raise GenerationError(f"{path}: no such file")
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
@@ -63,7 +67,7 @@ def sound_seconds(path: str | Path) -> float:
             if container.duration is not None:
                 return container.duration / 1_000_000
     except (av.error.FFmpegError, OSError) as err:
-        raise GenerationError(f"{path}: not a readable sound file ({str(err).splitlines()[0]})") from None
+        raise GenerationError(f"{path}: not a readable sound file ({error_reason(err)})") from None
     raise GenerationError(f"{path}: its header gives no length")
 
 

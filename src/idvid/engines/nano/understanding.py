@@ -101,7 +101,7 @@ class Understanding:
         """What is taken when the user's own background is the scene: the prompt's scene,
         colour and light words are named among the words not used (the light comes from the
         background)."""
-        words = ([self.scene_name] if self.scene.kind != "photo" else []) + list(self.light)
+        words = list(dict.fromkeys(([self.scene_name] if self.scene.kind != "photo" else []) + list(self.light)))
         left_out = tuple(f"{w} (your background is the scene and sets the light)" for w in words)
         return replace(self, backdrop=name, light=("matched to your background",), colours=(),
                        unused=self.unused + left_out)

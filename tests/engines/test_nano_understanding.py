@@ -15,7 +15,7 @@ from idvid.engines.nano.understanding import understand
 
 @pytest.mark.parametrize(("prompt", "actions", "scene", "light", "unused"), [
     ("a woman turns to her left and smiles, on a beach at sunset", ["turn_left", "smile"], "beach", ["sunset"], []),
-    ("she glances over her left shoulder in a snowy forest", ["turn_left"], "snow", [], []),  # a held-out paraphrase
+    ("she glances over her left shoulder in a snowy forest", ["turn_left"], "snow", [], ["forest"]),  # one place wins
     ("the camera zooms in as she tilts her head to the right, in front of a red wall",
      ["zoom_in", "tilt_right"], "red backdrop", [], []),
     ("she talks and laughs in front of a striped blue and white wall", ["talk", "laugh"],

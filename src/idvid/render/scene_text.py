@@ -144,10 +144,14 @@ def light_phrases(prompt: str) -> list[str]:
 
 
 def scene_words(prompt: str) -> set[str]:
-    """The words of the prompt that set its scene: places, light, patterns, backdrop colours and
-    the backdrop nouns they colour (a colour of clothing sets nothing)."""
+    """The words of the prompt that set its scene: the place that wins, times of day, light,
+    patterns, backdrop colours and the backdrop nouns they colour (a colour of clothing and a
+    second place set nothing: "a snowy forest" is snow, and "forest" is not used)."""
     text = _normalise(prompt)
-    phrases = [p for ps in (*PLACES.values(), *PATTERNS.values()) for p in ps] + list(LIGHT_WORDS)
+    # one place is the scene; of the others only times of day still act (as light)
+    acting = {_first_place(text), *TIME_OF_DAY_LIGHT}
+    places = [p for key, ps in PLACES.items() if key in acting for p in ps]
+    phrases = places + [p for ps in PATTERNS.values() for p in ps] + list(LIGHT_WORDS)
     colours = set(backdrop_colours(prompt))
     phrases += [w for w, c in {**{c: c for c in NAMED_COLOURS}, **COLOUR_SYNONYMS}.items() if c in colours]
     phrases += list(BACKDROP_NOUNS) if colours else []

@@ -16,6 +16,8 @@ EXAMPLES = """\
 examples:
   idvid generate --face me.jpg --prompt "a woman walks along a beach at sunset and smiles" --out beach.mp4
   idvid generate --face front.jpg --face side.jpg --prompt "..." --model wan2.1-1.3b --frames 49
+  idvid generate --face me.jpg --drive clip.mp4 --prompt "on a beach at sunset"    # follow a video's face
+  idvid generate --face me.jpg --audio line.wav --background office.jpg --prompt "she smiles"
   idvid faces group.jpg --preview faces.png
   idvid info
 """

@@ -101,13 +101,9 @@ class App:
         options = GenerationOptions(num_frames=_int(num_frames), height=_int(height), width=_int(width),
                                     fps=_number(fps), seed=_int(seed) or 0, guidance_scale=_number(guidance),
                                     face_index=_int(face_index))
-        planned, nano_inputs = options, {}
-        if drive:
-            planned, nano_inputs = self._driven(model, options, drive)
-        if audio:
-            planned, nano_inputs = self._spoken(model, planned, nano_inputs, audio)
-        if background:
-            nano_inputs["background"] = self._background(model, background)
+        nano_inputs = {name: value for name, value in (("drive", drive), ("audio", audio), ("background", background))
+                       if value}
+        planned = self._nano_planned(model, options, nano_inputs) if nano_inputs else options
         plan = plan_generation(model, planned, photos=len(photos))  # before any model loads
         faces = self.analyzer.references(photos, options.face_index)
         progress(0, desc="loading the model")
@@ -122,45 +118,20 @@ class App:
         return str(path), "\n".join(f"- {line}" for line in notes + scores), curve
 
     @staticmethod
-    def _driven(model: str, options, drive) -> tuple:
-        """(options to plan with, the engine's drive arguments) for an uploaded driving video."""
-        from idvid.engines.nano.drive import planned_options
+    def _nano_planned(model: str, options, inputs: dict):
+        """The options nano's uploaded ``inputs`` plan with, checked as the CLI checks them, each
+        video or sound at most MAX_DRIVE_SECONDS long."""
+        from idvid.engines.nano.drive import probe
+        from idvid.engines.nano.inputs import checked
+        from idvid.render.backdrop import is_image
 
-        planned, video = planned_options(model, options, drive)
-        if video.seconds > MAX_DRIVE_SECONDS:
-            raise IdvidError(f"the driving video is {video.seconds:.0f} s; the app takes up to {MAX_DRIVE_SECONDS} s")
-        if options.num_frames is not None:
-            raise IdvidError("the driving video sets the length: leave frames empty")
-        return planned, {"drive": drive}
-
-    @staticmethod
-    def _spoken(model: str, options, nano_inputs: dict, audio) -> tuple:
-        """(options lasting as long as the uploaded sound, the engine's nano inputs with it)."""
-        from idvid.engines.nano.speech import sound_options
-
-        if nano_inputs.get("drive"):
-            raise IdvidError("give a driving video or a sound, not both: a driving video brings its own sound")
-        if options.num_frames is not None:
-            raise IdvidError("the sound sets the length: leave frames empty")
-        planned = sound_options(model, options, audio)
-        if planned.num_frames / planned.fps > MAX_DRIVE_SECONDS:
-            raise IdvidError(f"the sound is longer than {MAX_DRIVE_SECONDS} s")
-        return planned, {**nano_inputs, "audio": audio}
-
-    @staticmethod
-    def _background(model: str, background) -> str:
-        """The uploaded background, checked (readable; nano only; a video's length)."""
-        from idvid.engines.nano.limits import check_nano
-        from idvid.render.backdrop import is_image, open_backdrop
-
-        check_nano(model, "--background", "draws its own scene")
-        if not is_image(background):
-            from idvid.engines.nano.drive import probe
-
-            if probe(background).seconds > MAX_DRIVE_SECONDS:
-                raise IdvidError(f"the background video is longer than {MAX_DRIVE_SECONDS} s")
-        open_backdrop(background, (64, 64))
-        return background
+        planned = checked(model, options, **inputs)
+        if {"drive", "audio"} & set(inputs) and planned.num_frames / planned.fps > MAX_DRIVE_SECONDS:
+            raise IdvidError(f"the driving video or sound is longer than {MAX_DRIVE_SECONDS} s")
+        background = inputs.get("background")
+        if background and not is_image(background) and probe(background).seconds > MAX_DRIVE_SECONDS:
+            raise IdvidError(f"the background video is longer than {MAX_DRIVE_SECONDS} s")
+        return planned
 
     def _scores(self, video: Path, faces, prompt: str) -> tuple[list[str], object]:
         """(score lines, FaceSim per sampled frame as a DataFrame) of a made video."""

@@ -339,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_generate(args) -> None:
     from idvid.engines import GenerationOptions, load_engine, plan_generation
+    from idvid.engines.nano.drive import check_faces, probe
+    from idvid.engines.nano.inputs import checked
     from idvid.engines.output import understood_lines
     from idvid.engines.request import check_prompt
     from idvid.face import FaceAnalyzer
@@ -353,18 +355,17 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    nano_inputs, planned = {}, options
-    if args.drive is not None:  # the engine takes the length from the video itself; planned here the same way
-        planned, nano_inputs = _driven(args, options)
-    elif args.no_audio and args.audio is None:
+    nano_inputs = {name: getattr(args, name) for name in ("drive", "audio", "background")
+                   if getattr(args, name) is not None}
+    if nano_inputs and args.seconds is not None:
+        raise ConfigError(f"{'the driving video' if args.drive else 'the sound'} sets the length: leave out --frames "
+                          "and --seconds")
+    if args.no_audio and not {"drive", "audio"} & set(nano_inputs):
         logging.getLogger("idvid").warning("--no-audio does nothing without --drive or --audio: nothing brings sound")
-    if args.audio is not None:
-        planned, nano_inputs = _spoken(args, planned, nano_inputs)
-    if args.no_audio and nano_inputs:
+    # the engine takes the length from the driving video or the sound itself; planned here the same way
+    planned = checked(args.model, options, **nano_inputs) if nano_inputs else options
+    if args.no_audio:
         nano_inputs["keep_sound"] = False
-    if args.background is not None:
-        _check_background(args.model, args.background)
-        nano_inputs["background"] = args.background
     plan = plan_generation(args.model, planned, device=args.device, runtime=runtime, photos=len(args.face))
     if args.seconds is not None:
         options = _with_seconds(options, args.seconds, plan)
@@ -373,8 +374,6 @@ def cmd_generate(args) -> None:
     analyzer = FaceAnalyzer()
     faces = analyzer.references(args.face, args.face_index)
     if args.drive is not None:
-        from idvid.engines.nano.drive import check_faces, probe
-
         check_faces(probe(args.drive), analyzer)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device, runtime=runtime)
@@ -384,36 +383,6 @@ def cmd_generate(args) -> None:
         print(understood_lines(engine.engine_name, result.understood)[0])
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
-
-
-def _driven(args, options):
-    """``options`` with the driving video's length and rate (to plan with), and the engine's drive arguments."""
-    from idvid.engines.nano.drive import planned_options
-
-    if args.seconds is not None:
-        raise ConfigError("the driving video sets the length: leave out --frames and --seconds")
-    planned, _ = planned_options(args.model, options, args.drive)
-    return planned, {"drive": args.drive}
-
-
-def _spoken(args, options, nano_inputs: dict) -> tuple:
-    """``options`` lasting as long as the sound (to plan with), and the engine's audio argument."""
-    from idvid.engines.nano.speech import sound_options
-
-    if args.drive is not None:
-        raise ConfigError("give --drive or --audio, not both: a driving video brings its own sound")
-    if args.seconds is not None:
-        raise ConfigError("the sound sets the length: leave out --frames and --seconds")
-    return sound_options(args.model, options, args.audio), {**nano_inputs, "audio": args.audio}
-
-
-def _check_background(model: str, path: Path) -> None:
-    """One line for a background nano cannot read, or an engine that has no such input."""
-    from idvid.engines.nano.limits import check_nano
-    from idvid.render.backdrop import open_backdrop
-
-    check_nano(model, "--background", "draws its own scene")
-    open_backdrop(path, (64, 64))
 
 
 def _with_seconds(options, seconds: float, plan):

@@ -52,11 +52,11 @@ class VideoBackdrop:
     Times must not go backwards (frames are drawn in order)."""
 
     def __init__(self, path: str | Path, size: tuple[int, int]):
-        from idvid.video.reader import open_video
+        from idvid.video.reader import frame_rate, open_video
 
         self.path, self.size = Path(path), size
         with open_video(self.path) as (_, stream):
-            self.fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 25)
+            self.fps = frame_rate(stream, self.path)
         self._frames, self._read, self._loop_start, self._current = None, 0, 0.0, None
 
     def frame(self, t: float) -> np.ndarray:

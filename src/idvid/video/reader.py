@@ -63,7 +63,7 @@ def read_video(path: str | os.PathLike, max_frames: int | None = None) -> VideoC
     path = Path(path)
     _check_max_frames(max_frames)
     with open_video(path) as (container, stream):
-        fps = _frame_rate(stream, path)
+        fps = frame_rate(stream, path)
         frames = list(_decode(container, stream, path, max_frames))
     return VideoClip(frames=np.stack(frames), fps=fps)
 
@@ -117,12 +117,21 @@ def _check_max_frames(max_frames: int | None) -> None:
         raise ValueError(f"max_frames must be an integer >= 1 or None, got {max_frames!r}")
 
 
-def _frame_rate(stream, path: Path) -> float:
+def frame_rate(stream, path: Path) -> float:
     """Frames per second: the average rate, else FFmpeg's guess, else the base rate."""
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate:
         raise VideoError(f"{path}: video stream has no frame rate")
     return float(rate)
+
+
+def stream_seconds(container, stream) -> float | None:
+    """A stream's length from the header: its own duration, else the container's (None: neither)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
 
 
 def _decode(container, stream, path: Path, max_frames: int | None) -> Iterator[np.ndarray]:

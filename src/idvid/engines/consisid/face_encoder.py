@@ -98,8 +98,9 @@ class FaceEncoder:
 
     def weight_bytes(self) -> int:
         """As float32, with the ONNX graph."""
-        return len(self.arcface.model_bytes) + sum(t.numel() * 4 for m in (self.parser, self.eva)
-                                                   for t in m.state_dict().values())
+        from idvid.engines.dit.limits import module_bytes
+
+        return len(self.arcface.model_bytes) + module_bytes([self.parser, self.eva])
 
     @torch.no_grad()
     def condition(self, photo: np.ndarray, landmarks: np.ndarray, device: torch.device | str = "cpu",

@@ -21,8 +21,6 @@ import numpy as np
 
 import logging
 
-from idvid.engines.nano.limits import check_nano, options_lasting
-from idvid.engines.request import GenerationOptions
 from idvid.errors import GenerationError
 from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls, smooth_in_time
 
@@ -46,7 +44,7 @@ class DrivingVideo:
 
 def probe(path: str | Path) -> DrivingVideo:
     """Read the header only; VideoError (one line) for a missing, empty or unreadable file."""
-    from idvid.video.reader import open_video
+    from idvid.video.reader import frame_rate, open_video, stream_seconds
 
     from idvid.errors import VideoError
     from idvid.render.backdrop import is_image
@@ -57,30 +55,12 @@ def probe(path: str | Path) -> DrivingVideo:
     with open_video(path) as (container, stream):
         if container.format.name in STILL_FORMATS:
             raise VideoError(f"{path} is a still image; a driving video is needed")
-        fps = float(stream.average_rate or stream.guessed_rate or stream.base_rate or 0)
-        if stream.duration is not None and stream.time_base is not None:
-            seconds = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            seconds = container.duration / 1_000_000
-        else:
-            seconds = (stream.frames or 0) / fps if fps else 0.0
+        fps = frame_rate(stream, path)
+        seconds = stream_seconds(container, stream)
         has_audio = bool(container.streams.audio)
-    if fps <= 0 or seconds <= 0:
-        raise GenerationError(f"{path}: the driving video's header gives no frame rate or length")
+    if not seconds:
+        raise GenerationError(f"{path}: the driving video's header gives no length")
     return DrivingVideo(path, seconds, fps, has_audio)
-
-
-def drive_options(options: GenerationOptions, video: DrivingVideo) -> GenerationOptions:
-    """``options`` with the driving video's length, at ``options.fps`` or else the video's own rate."""
-    return options_lasting(options, video.seconds, round(video.fps, 3), "the driving video")
-
-
-def planned_options(model: str, options: GenerationOptions, path: str | Path) -> tuple[GenerationOptions, DrivingVideo]:
-    """What a request with a driving video plans with, before any model loads; ConfigError when
-    ``model`` is not nano (the DiT engines make their own motion)."""
-    check_nano(model, "--drive", "makes its own motion")
-    video = probe(path)
-    return drive_options(options, video), video
 
 
 def check_faces(video: DrivingVideo, analyzer) -> None:
@@ -123,4 +103,4 @@ def drive_track(video: DrivingVideo, analyzer, num_frames: int, fps: float,
     return ControlTrack(clamp_controls(resampled))
 
 
-__all__ = ["DrivingVideo", "check_faces", "drive_options", "drive_track", "planned_options", "probe"]
+__all__ = ["DrivingVideo", "check_faces", "drive_track", "probe"]

@@ -22,16 +22,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
-from idvid.engines.nano.drive import drive_options, drive_track, probe
-from idvid.engines.nano.limits import DEFAULTS, options_lasting, plan
-from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, sound_seconds, speech_motion
+from idvid.engines.nano.drive import drive_track
+from idvid.engines.nano.inputs import lasting
+from idvid.engines.nano.limits import plan
+from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, speech_motion
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
 from idvid.engines.nano.takes import IDLE_PROMPT, LONGEST_SINGLE_CLIP, long_take, plan_clips
 from idvid.engines.nano.understanding import understand
 from idvid.engines.output import FrameStream, VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
-from idvid.errors import ConfigError, ModelFileError
+from idvid.errors import ModelFileError
 from idvid.face.observation import FaceObservation
 from idvid.render.backdrop import matching_light, open_backdrop
 from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls
@@ -123,13 +124,7 @@ class NanoPipeline(EngineInputs):
         # 1. Check the options before any heavy work.
         options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                     identity_guidance_scale, seed, face_index, fps, negative_prompt)
-        driving = probe(drive) if drive is not None else None
-        if driving is not None and audio is not None:
-            raise ConfigError("give a driving video or a sound file, not both: a driving video brings its own sound")
-        if driving is not None:
-            options = drive_options(options, driving)
-        if audio is not None:
-            options = options_lasting(options, sound_seconds(audio), DEFAULTS["fps"], "the sound")
+        options, driving = lasting(options, drive, audio)
         opt = self.check_request(prompt, options, output_type)
         backdrop = open_backdrop(background, (opt["height"], opt["width"])) if background is not None else None
         seed = seed or 0
@@ -140,6 +135,7 @@ class NanoPipeline(EngineInputs):
         pose = observations[best].pose
         # 3. Text -> motion and scene; then draw every frame (as they are read, for a stream).
         understood = understand(prompt)
+        asks_motion = bool(understood.actions)  # before a sound adds "speaking"
         if driving is not None:
             understood = understood.driven(driving.path.name)
         if backdrop is not None:
@@ -175,7 +171,7 @@ class NanoPipeline(EngineInputs):
             else:
                 track = drive_track(driving, self.face_analyzer, opt["num_frames"], opt["fps"], advance)
             if audio is not None:  # nods on the syllables only where the prompt asks for no motion
-                track = _speaking(track, audio, opt["fps"], nod=not understood.motion_prompt)
+                track = _speaking(track, audio, opt["fps"], nod=not asks_motion)
             renderer = PortraitRenderer(portrait, (opt["height"], opt["width"]), scene, seed=seed, backdrop=backdrop)
         sound = driving.path if driving is not None and driving.has_audio else audio
         result = dict(fps=opt["fps"], understood=understood.as_dict(), audio=sound if keep_sound else None)

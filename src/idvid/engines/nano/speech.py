@@ -53,7 +53,7 @@ def sound_seconds(path: str | Path) -> float:
     without one or that PyAV cannot read."""
     import av
 
-    from idvid.video.reader import error_reason
+    from idvid.video.reader import error_reason, stream_seconds
 
     if not Path(path).is_file():
         raise GenerationError(f"{path}: no such file")
@@ -61,23 +61,12 @@ def sound_seconds(path: str | Path) -> float:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise GenerationError(f"{path} holds no sound")
-            stream = container.streams.audio[0]
-            if stream.duration is not None and stream.time_base is not None:
-                return float(stream.duration * stream.time_base)
-            if container.duration is not None:
-                return container.duration / 1_000_000
+            seconds = stream_seconds(container, container.streams.audio[0])
     except (av.error.FFmpegError, OSError) as err:
         raise GenerationError(f"{path}: not a readable sound file ({error_reason(err)})") from None
-    raise GenerationError(f"{path}: its header gives no length")
-
-
-def sound_options(model: str, options, path: str | Path):
-    """What a request with a sound file plans with, before any model loads: the sound sets the
-    length (at ``options.fps`` or nano's default rate); ConfigError for another engine."""
-    from idvid.engines.nano.limits import DEFAULTS, check_nano, options_lasting
-
-    check_nano(model, "--audio", "has no speech input")
-    return options_lasting(options, sound_seconds(path), DEFAULTS["fps"], "the sound")
+    if not seconds:
+        raise GenerationError(f"{path}: its header gives no length")
+    return seconds
 
 
 def read_sound(path: str | Path) -> np.ndarray:
@@ -128,4 +117,4 @@ def _spectra(samples: np.ndarray, num_frames: int, fps: float) -> np.ndarray:
     return np.abs(np.fft.rfft(windows, axis=1)) ** 2
 
 
-__all__ = ["SPREAD_AS_SMILE", "Speech", "read_sound", "sound_options", "sound_seconds", "speech_motion"]
+__all__ = ["SPREAD_AS_SMILE", "Speech", "read_sound", "sound_seconds", "speech_motion"]

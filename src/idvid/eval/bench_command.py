@@ -31,13 +31,28 @@ def bench_command(suite=None, model=None, out=None, device=None, overwrite=False
         return f"wrote {path} comparing {len(compare)} runs"
     if not models:
         raise BenchError("--model is required for a run (a preset name or a model directory; see `idvid info`)")
-    if len(models) > 1:
-        return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress, runtime)
-    run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite, runtime=runtime)
+    try:
+        if len(models) > 1:
+            return _side_by_side(suite, models, Path(out).expanduser(), device, overwrite, progress, runtime)
+        run = run_bench(suite, models[0], out, device=device, progress=progress, overwrite=overwrite, runtime=runtime)
+    finally:
+        _leave_process_group()
     if not run.summary:  # a process other than the main one under `accelerate launch`: it reports nothing
         return ""
     return "\n".join([format_summary(run.summary), _run_counts(run),
                       f"results in {run.out_dir}: {METRICS_FILE}, {SUMMARY_FILE}, {REPORT_FILE} (open it in a browser)"])
+
+
+def _leave_process_group() -> None:
+    """End the process group `accelerate launch` gave the run. A process that exits with gloo's
+    threads still up can abort ("terminate called without an active exception"); seen on a
+    loaded 2-core machine, where one process finished first."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        from accelerate import PartialState
+
+        PartialState().destroy_process_group()
 
 
 def _side_by_side(suite, models: list[str], out: Path, device, overwrite: bool, progress: bool, runtime) -> str:

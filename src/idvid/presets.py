@@ -103,6 +103,14 @@ PRESETS: dict[str, Preset] = {
                "CPU smoke runs (untrained)", family="cogvideox", image_to_video=True,
                builder="idvid.engines.consisid.tiny:tiny_components",
                defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
+        # FantasyID: CogVideoX-5B I2V with 2D+3D face modules (Apache-2.0 weights, face_encoder/ included).
+        Preset("fantasyid", "fantasyid", "FantasyID (CogVideoX-5B I2V + 2D and 3D face modules): the person from "
+               "one photo and their FLAME face shape", family="cogvideox", repo_id="acvlab/FantasyID",
+               image_to_video=True, defaults=CONSISID_DEFAULTS),
+        Preset("tiny-fantasyid", "fantasyid", "random tiny FantasyID-class DiT, VAE, face encoder and mesh for "
+               "tests and CPU smoke runs (untrained)", family="cogvideox", image_to_video=True,
+               builder="idvid.engines.fantasyid.tiny:tiny_components",
+               defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
     )
 }
 

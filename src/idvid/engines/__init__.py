@@ -19,6 +19,7 @@ from idvid.errors import GenerationError, ModelFileError
 ENGINES: dict[str, str] = {
     "nano": "idvid.engines.nano",
     "vace": "idvid.engines.vace",
+    "fantasyid": "idvid.engines.fantasyid",  # before consisid: its release's index may name ConsisID's pipeline
     "consisid": "idvid.engines.consisid",
     "dit": "idvid.engines.dit",
 }

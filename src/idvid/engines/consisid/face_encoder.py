@@ -46,7 +46,8 @@ class FaceCondition:
 
     id_cond: torch.Tensor  # (1, 512 + EVA embedding): ArcFace's raw embedding, EVA's unit one
     id_vit_hidden: list[torch.Tensor]  # five (1, 1 + patches, EVA width)
-    image: np.ndarray  # (CROP, CROP, 3) uint8 RGB: the face alone on white, the first frame
+    image: np.ndarray  # (CROP, CROP, 3) uint8 RGB: the face alone on white, ConsisID's first frame
+    crop: np.ndarray  # (CROP, CROP, 3) uint8 RGB: the aligned face as photographed, FantasyID's first frame
     landmarks: np.ndarray  # (5, 2) the landmarks in ``image``
 
 
@@ -124,7 +125,7 @@ class FaceEncoder:
         id_cond = torch.cat((arcface.to(embedding), embedding), dim=1)
         # truncation to uint8, as the reference turns the crop into the first frame
         image = (face[0].permute(1, 2, 0).float().cpu().numpy() * 255).astype(np.uint8)
-        return FaceCondition(id_cond, hidden, image, landmarks @ matrix[:, :2].T + matrix[:, 2])
+        return FaceCondition(id_cond, hidden, image, crop, landmarks @ matrix[:, :2].T + matrix[:, 2])
 
     def _eva_input(self, image: torch.Tensor) -> torch.Tensor:
         size = self.eva.image_size

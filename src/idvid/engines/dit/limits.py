@@ -186,35 +186,47 @@ def _builtin_spec(preset) -> DitSpec:
     return spec_of(components["transformer"], components["vae"], preset.defaults, weights)
 
 
-def directory_spec(path: Path, defaults: dict | None) -> DitSpec:
-    """The spec of a diffusers directory; ``defaults`` None: a saved idvid pipeline's own, else its family's."""
+def directory_spec(path: Path, defaults: dict | None, transformer_class: type | None = None,
+                   transformer_folder: str = "transformer") -> DitSpec:
+    """The spec of a diffusers directory; ``defaults`` None: a saved idvid pipeline's own, else its family's.
+    ``transformer_class``: build the transformer from ``transformer_folder``'s config with this class
+    instead of the one the model index names (a release whose index names its own code)."""
     import torch
     from accelerate import init_empty_weights
 
     index = check_model_dir(path)
     try:
         with torch.random.fork_rng(), init_empty_weights():
-            transformer, vae = (_from_config(path, name, index[name]) for name in ("transformer", "vae"))
+            vae = _from_config(path, "vae", index["vae"])
+            transformer = (_from_config(path, "transformer", index["transformer"]) if transformer_class is None
+                           else transformer_class.from_config(_read_config(path / transformer_folder)))
         family = family_of(transformer)
         if "face_encoder" in index:  # a saved idvid pipeline keeps its own defaults
             defaults = index.get("generation_defaults") or defaults
         # The transformer and VAE from their configs; the rest (text encoder, adapter) from the
         # file headers; all as float32, whatever the files hold.
-        others = _stored_bytes([f for f in path.glob("*/*.safetensors") if f.parent.name not in ("transformer", "vae")])
+        skip = ("transformer", "transformer_ema", "vae")
+        others = _stored_bytes([f for f in path.glob("*/*.safetensors") if f.parent.name not in skip])
         return spec_of(transformer, vae, defaults or FAMILY_DEFAULTS[family.name],
                        module_bytes([transformer, vae]) + others)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ModelFileError(f"cannot read the model in {path}: {type(err).__name__}: {err}") from None
 
 
+def _read_config(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ModelFileError(f"cannot read {folder}: {err}") from None
+
+
 def _from_config(path: Path, name: str, entry: list):
     try:
         library, class_name = entry
         cls = getattr(import_module(library), class_name)
-        config = json.loads((path / name / "config.json").read_text())
-    except (ImportError, AttributeError, OSError, ValueError, TypeError) as err:
+    except (ImportError, AttributeError, ValueError, TypeError) as err:
         raise ModelFileError(f"cannot read {path / name}: {err}") from None
-    return cls.from_config(config)
+    return cls.from_config(_read_config(path / name))
 
 
 def spec_of(transformer, vae, defaults: dict, weight_bytes: int) -> DitSpec:

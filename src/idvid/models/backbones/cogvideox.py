@@ -14,8 +14,10 @@ class CogVideoXFamily(BackboneFamily):
     zero_text_padding = False
 
     def matches(self, transformer: torch.nn.Module) -> bool:
-        # ConsisID's transformer is CogVideoX's with face modules: same VAE, grid and positions.
-        return type(transformer).__name__ in (self.transformer_class, "ConsisIDTransformer3DModel")
+        # ConsisID's and FantasyID's transformers are CogVideoX's with face modules: same VAE, grid
+        # and positions.
+        return type(transformer).__name__ in (self.transformer_class, "ConsisIDTransformer3DModel",
+                                              "FantasyIDTransformer3DModel")
 
     def geometry(self, vae, transformer) -> VideoGeometry:
         if transformer.config.get("patch_size_t") is not None:

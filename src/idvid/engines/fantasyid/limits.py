@@ -1,0 +1,62 @@
+"""What a FantasyID model can make and what a request costs, read from configs alone.
+
+ConsisID's memory model (CogVideoX-5B image-to-video with face modules, plus the same face
+encoder); the face tokens and the vertex network's activations are a few megabytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from idvid.engines.consisid.limits import ConsisIDSpec, loaded_spec
+from idvid.engines.dit.limits import directory_spec, meta_components, model_spec, module_bytes, reference_plan
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import RuntimeOptions
+from idvid.presets import CONSISID_DEFAULTS
+
+MAX_PHOTOS = 1  # FantasyID conditions on one face
+PRIOR_ENV = "IDVID_FANTASYID_PRIOR"  # a folder of converted 3D-prior files, instead of <model>/face_prior
+
+
+def plan(model: str, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()) -> GenerationPlan:
+    """Resolve ``options`` against ``model``'s defaults and grid; estimate its memory."""
+    return plan_for_spec(fantasyid_spec(model), options, runtime)
+
+
+def plan_for_spec(spec: ConsisIDSpec, options: GenerationOptions, runtime: RuntimeOptions = RuntimeOptions()
+                  ) -> GenerationPlan:
+    return reference_plan(spec, options, runtime, "FantasyID", MAX_PHOTOS)
+
+
+def fantasyid_spec(model: str) -> ConsisIDSpec:
+    """The spec of a preset name or a model directory, without loading weights."""
+    return model_spec(model, _builtin_spec, _directory_spec, CONSISID_DEFAULTS)
+
+
+def face_prior_dir(model_dir: Path) -> Path:
+    """Where the converted 3D-prior files of a model directory are: ``$IDVID_FANTASYID_PRIOR``, else
+    the model's own ``face_prior/``."""
+    return Path(os.environ[PRIOR_ENV]).expanduser() if os.environ.get(PRIOR_ENV) else model_dir / "face_prior"
+
+
+def _builtin_spec(preset) -> ConsisIDSpec:
+    from idvid.engines.consisid.tiny import tiny_arcface_graph, tiny_face_models
+    from idvid.engines.fantasyid.tiny import tiny_components
+
+    components = meta_components(tiny_components)
+    face_bytes = module_bytes(meta_components(tiny_face_models).values()) + len(tiny_arcface_graph())
+    return loaded_spec(components["transformer"], components["vae"], preset.defaults, components.values(),
+                       face_bytes)
+
+
+def _directory_spec(path: Path, defaults: dict) -> ConsisIDSpec:
+    from idvid.engines.consisid.face_encoder import face_encoder_bytes
+    from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
+
+    folder = "transformer_ema" if (path / "transformer_ema").is_dir() else "transformer"
+    spec = directory_spec(path, defaults, FantasyIDTransformer3DModel, folder)
+    return ConsisIDSpec(**vars(spec), face_encoder_bytes=face_encoder_bytes(path / "face_encoder"))
+
+
+__all__ = ["MAX_PHOTOS", "face_prior_dir", "fantasyid_spec", "loaded_spec", "plan", "plan_for_spec"]

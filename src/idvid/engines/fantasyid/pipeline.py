@@ -1,0 +1,166 @@
+"""FantasyID as an idvid engine: ConsisID's image-to-video pipeline (FantasyID's release copies it)
+driving :class:`FantasyIDTransformer3DModel`, given the face as ConsisID reads it plus the face's
+3D shape as a FLAME point cloud.
+
+What differs from the authors' release: no pickles or OpenMesh at run time (the mesh hierarchy is a
+converted ``mesh_sampling.npz``), the face found and checked by idvid's face stack, every model on
+the CPU or the GPU, the face tokens computed once per video instead of at every step, and
+diffusers' First Block Cache applies (the face attention is a hook on the blocks it follows).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from idvid.engines.base import FaceInput, reference_pixels
+from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
+from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
+from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec
+from idvid.engines.fantasyid.mesh_sampling import MeshSampling
+from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
+from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
+from idvid.engines.output import VideoOutput, array_output
+from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.errors import ConfigError, ModelFileError
+from idvid.face.analyzer import as_face_list
+
+logger = logging.getLogger("idvid")
+
+MESH_SAMPLING_FILE = "mesh_sampling.npz"
+FaceMesh = str | Path | np.ndarray
+
+
+class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
+    """``ConsisIDPipeline`` with FantasyID's transformer; its call also takes ``face_mesh``."""
+
+    engine_name = "FantasyID"
+    cache_unsupported = None
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FantasyIDEnginePipeline:
+        """A preset name (``fantasyid``, ``tiny-fantasyid``) or the released folder as downloaded:
+        ``transformer_ema/`` (else ``transformer/``), ``face_encoder/``, the CogVideoX-5B-I2V VAE,
+        T5 and scheduler; plus the converted ``mesh_sampling.npz`` (see ``idvid convert``)."""
+        preset, source = published_source(str(pretrained_model_name_or_path), "fantasyid", "FantasyID", kwargs)
+        if preset is not None:
+            return cls._tiny(preset)
+        check_model_dir(source)
+        check_files(Path(source) / FACE_ENCODER_DIR)  # before gigabytes load
+        mesh = load_mesh_sampling(source)
+        with model_file_errors(source):
+            transformer = load_transformer(Path(source), kwargs.get("torch_dtype"))
+            pipeline = super(ConsisIDEnginePipeline, cls).from_pretrained(
+                source, transformer=transformer, use_safetensors=True, **kwargs)
+        transformer.set_mesh(mesh)
+        pipeline.face_encoder = FaceEncoder.from_dir(Path(source) / FACE_ENCODER_DIR)
+        return pipeline
+
+    @classmethod
+    def _tiny(cls, preset) -> FantasyIDEnginePipeline:
+        from idvid.engines.consisid.tiny import tiny_face_encoder
+        from idvid.engines.fantasyid.tiny import tiny_components
+
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            pipeline = cls(**tiny_components(), generation_defaults=preset.defaults)
+            pipeline.face_encoder = tiny_face_encoder()
+        return pipeline
+
+    def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
+        spec = loaded_spec(self.transformer, self.vae, self.config.generation_defaults, self.components.values(),
+                           self.face_encoder.weight_bytes())
+        return plan_for_spec(spec, options, self._runtime)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str,
+        faces: FaceInput | Sequence[FaceInput],
+        negative_prompt: str = "",
+        num_frames: int | None = None,
+        height: int | None = None,
+        width: int | None = None,
+        num_inference_steps: int | None = None,
+        guidance_scale: float | None = None,
+        identity_guidance_scale: float | None = None,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        face_index: int | None = None,
+        fps: float | None = None,
+        output_type: str = "np",
+        progress: Callable[[int, int], None] | None = None,
+        face_mesh: FaceMesh | None = None,
+    ) -> VideoOutput:
+        """Generate a video of the person in ``faces`` (one photo) doing what ``prompt`` says.
+        ``face_mesh``: their FLAME point cloud, a ``.ply`` path or a (V, 3) array.
+        ``identity_guidance_scale`` is accepted for the common call and ignored (said once)."""
+        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
+                                                           guidance_scale, identity_guidance_scale, seed,
+                                                           face_index, fps, negative_prompt), output_type,
+                                 photos=len(as_face_list(faces)))
+        vertices = self.face_vertices(face_mesh)
+        photos, observations = self.references(faces, face_index)
+        device = self._execution_device
+        face = self.face_encoder.condition(reference_pixels(photos[0]), observations[0].detection.landmarks,
+                                           device, self.transformer.dtype)
+        tokens = self.transformer.face_tokens(face.id_cond.to(device), [h.to(device) for h in face.id_vit_hidden],
+                                              torch.from_numpy(vertices)[None].to(device))
+        if generator is None:
+            generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
+
+        from PIL import Image
+
+        from idvid.video import to_uint8
+
+        with self.transformer.face_context(tokens):
+            video = self.call_pipeline(
+                super(ConsisIDEnginePipeline, self).__call__, opt["num_inference_steps"], progress,
+                image=Image.fromarray(face.crop), prompt=prompt, negative_prompt=negative_prompt or None,
+                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
+                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
+                generator=generator, use_dynamic_cfg=False,
+            )
+        return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)
+
+    def face_vertices(self, face_mesh: FaceMesh | None) -> np.ndarray:
+        """The (V, 3) float32 point cloud, checked against the model's mesh."""
+        from idvid.engines.fantasyid.point_cloud import read_point_cloud
+
+        if face_mesh is None:
+            raise ConfigError("FantasyID needs the face's 3D shape: give --face-mesh FACE.ply (a FLAME point cloud, "
+                              "as the release's decalib.process_pcd writes)")
+        vertices = face_mesh if isinstance(face_mesh, np.ndarray) else read_point_cloud(face_mesh)
+        expected = self.transformer.vertex_spiral_net.mesh.spirals[0].shape[0]
+        if vertices.shape != (expected, 3):
+            raise ConfigError(f"the face mesh has {len(vertices)} points; this model's mesh has {expected} "
+                              "(FLAME: 5023)")
+        return np.asarray(vertices, np.float32)
+
+
+def load_transformer(source: Path, torch_dtype=None) -> FantasyIDTransformer3DModel:
+    """The released transformer (``transformer_ema`` when present), every checkpoint key used;
+    logs the keys the checkpoint lacks or adds, and refuses to run with missing ones."""
+    subfolder = "transformer_ema" if (source / "transformer_ema").is_dir() else "transformer"
+    transformer, info = FantasyIDTransformer3DModel.from_pretrained(
+        source, subfolder=subfolder, torch_dtype=torch_dtype, output_loading_info=True, use_safetensors=True)
+    missing, unexpected = info["missing_keys"], info["unexpected_keys"]
+    logger.info("FantasyID %s: %d missing keys %s, %d unexpected keys %s", subfolder, len(missing), missing,
+                len(unexpected), unexpected)
+    if missing:
+        raise ModelFileError(f"{source / subfolder} lacks {len(missing)} of FantasyID's weights "
+                             f"(first: {', '.join(missing[:3])})")
+    return transformer
+
+
+def load_mesh_sampling(source: str | Path) -> MeshSampling:
+    folder = face_prior_dir(Path(source))
+    path = folder / MESH_SAMPLING_FILE
+    if not path.is_file():
+        raise ModelFileError(f"FantasyID's mesh hierarchy is missing ({path}): convert the release's "
+                             f"assets/transform.pkl once with: idvid convert --mesh-sampling transform.pkl --out {folder}")
+    return MeshSampling.load(path)

@@ -61,6 +61,9 @@ def _generate_parser(sub) -> None:
     p.add_argument("--background", type=Path, metavar="IMAGE|VIDEO",
                    help="nano: stand the person in front of this image or (looping) video, relit to match it, "
                    "instead of the prompt's scene")
+    p.add_argument("--face-mesh", type=Path, metavar="PLY",
+                   help="FantasyID: the person's FLAME point cloud (5023 points), e.g. from the release's "
+                   "decalib.process_pcd")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
@@ -275,6 +278,17 @@ def cmd_train(args) -> None:
         print(f"step {result['step']}: saved {result['final']}")
 
 
+def _convert_parser(sub) -> None:
+    p = sub.add_parser("convert", help="turn a published model's research files into plain arrays, once",
+                       description="Convert FantasyID's mesh-sampling pickle (the release's assets/transform.pkl) "
+                       "into mesh_sampling.npz, read through an unpickler that admits only arrays. Put it in "
+                       "<FantasyID folder>/face_prior/ or in $IDVID_FANTASYID_PRIOR.")
+    p.add_argument("--mesh-sampling", type=Path, required=True, metavar="PKL",
+                   help="the release's assets/transform.pkl (FLAME's mesh hierarchy)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write mesh_sampling.npz into")
+    p.add_argument("--overwrite", action="store_true", help="replace files already in --out")
+
+
 def _train_motion_parser(sub) -> None:
     p = sub.add_parser("train-motion", help="train the nano engine's motion model (text -> head and face controls)",
                        description="Train the nano engine's motion model on procedural motion programs "
@@ -327,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cache_latents_parser(sub)
     _train_parser(sub)
     _train_motion_parser(sub)
+    _convert_parser(sub)
     sub.add_parser("info", help="versions, device, presets and where each model loads from",
                    description="Print versions, the compute device, the model presets and where each resolves from.")
     app = sub.add_parser("app", help="the web app: every engine in a page, and as an API endpoint",
@@ -364,8 +379,9 @@ def cmd_generate(args) -> None:
         logging.getLogger("idvid").warning("--no-audio does nothing without --drive or --audio: nothing brings sound")
     # the engine takes the length from the driving video or the sound itself; planned here the same way
     planned = checked(args.model, options, **nano_inputs) if nano_inputs else options
+    engine_inputs = dict(nano_inputs, **_face_mesh_input(args.model, args.face_mesh))
     if args.no_audio:
-        nano_inputs["keep_sound"] = False
+        engine_inputs["keep_sound"] = False
     plan = plan_generation(args.model, planned, device=args.device, runtime=runtime, photos=len(args.face))
     if args.seconds is not None:
         options = _with_seconds(options, args.seconds, plan)
@@ -377,12 +393,36 @@ def cmd_generate(args) -> None:
         check_faces(probe(args.drive), analyzer)
     print(f"loading model {args.model} ...", file=sys.stderr)
     engine = load_engine(args.model, device=args.device, runtime=runtime)
-    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **nano_inputs)
+    result = engine(prompt=args.prompt, faces=faces, output_type="stream", **options.as_kwargs(), **engine_inputs)
     path = result.save(args.out, overwrite=args.overwrite)
     if result.understood:  # what was not used was said as a warning when generation started
         print(understood_lines(engine.engine_name, result.understood)[0])
     frames, height, width = result.frames.shape[:3]
     print(f"wrote {path} ({frames} frames, {width}x{height}, {result.fps:g} fps)")
+
+
+def _face_mesh_input(model: str, face_mesh: Path | None) -> dict:
+    """``{"face_mesh": points}`` for a FantasyID model (read and checked now, before loading)."""
+    from idvid.engines import engine_kind
+
+    if engine_kind(model) == "fantasyid":
+        from idvid.engines.fantasyid.limits import checked_face_mesh
+
+        return {"face_mesh": checked_face_mesh(model, face_mesh)}
+    if face_mesh is not None:
+        raise ConfigError(f"--face-mesh is FantasyID's 3D face shape; {model} does not take it")
+    return {}
+
+
+def cmd_convert(args) -> None:
+    from idvid.engines.fantasyid.mesh_sampling import MeshSampling
+    from idvid.engines.fantasyid.pipeline import MESH_SAMPLING_FILE
+
+    out = check_output(args.out / MESH_SAMPLING_FILE, args.overwrite, (".npz",))
+    mesh = MeshSampling.from_transform_pickle(args.mesh_sampling)
+    mesh.save(out, overwrite=args.overwrite)
+    sizes = " -> ".join(str(s.shape[0]) for s in mesh.spirals) + f" -> {mesh.down[-1].size[0]}"
+    print(f"wrote {out} (mesh levels {sizes} vertices, spirals of {mesh.spirals[0].shape[1]})")
 
 
 def _with_seconds(options, seconds: float, plan):
@@ -502,7 +542,7 @@ def cmd_app(args) -> None:
 
 COMMANDS = {"app": cmd_app, "generate": cmd_generate, "faces": cmd_faces, "eval": cmd_eval, "bench": cmd_bench, "info": cmd_info,
             "synth": cmd_synth, "prepare": cmd_prepare, "cache-latents": cmd_cache_latents, "train": cmd_train,
-            "train-motion": cmd_train_motion}
+            "train-motion": cmd_train_motion, "convert": cmd_convert}
 
 
 class Stopped(KeyboardInterrupt):

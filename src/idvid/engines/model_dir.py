@@ -36,10 +36,11 @@ def names_pipeline(path: Path, classes: tuple[str, ...]) -> bool:
         return False
 
 
-def check_model_dir(path: str | Path, index_name: str = "model_index.json") -> dict:
+def check_model_dir(path: str | Path, index_name: str = "model_index.json", replaced: dict | None = None) -> dict:
     """Validate a model directory; return its index.
 
-    Every entry of the index of the form ``name: [library, class]`` is a component folder.
+    Every entry of the index of the form ``name: [library, class]`` is a component folder, or the
+    folder ``replaced`` maps it to (a release that ships ``transformer_ema/`` in place of ``transformer/``).
     Raises ModelFileError for a missing directory or component, pickle weights (refused:
     they can run arbitrary code on load), and safetensors files whose header is unreadable.
     """
@@ -48,9 +49,9 @@ def check_model_dir(path: str | Path, index_name: str = "model_index.json") -> d
     for name, spec in index.items():
         if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
-        component = path / name
+        component = path / (replaced or {}).get(name, name)
         if not component.is_dir():
-            raise ModelFileError(f"{path} is incomplete: component folder {name}/ is missing")
+            raise ModelFileError(f"{path} is incomplete: component folder {component.name}/ is missing")
         _check_component(component)
     return index
 

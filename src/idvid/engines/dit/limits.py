@@ -194,7 +194,7 @@ def directory_spec(path: Path, defaults: dict | None, transformer_class: type | 
     import torch
     from accelerate import init_empty_weights
 
-    index = check_model_dir(path)
+    index = check_model_dir(path, replaced={"transformer": transformer_folder})
     try:
         with torch.random.fork_rng(), init_empty_weights():
             vae = _from_config(path, "vae", index["vae"])

@@ -16,6 +16,8 @@ from idvid.engines.runtime import RuntimeOptions
 from idvid.presets import CONSISID_DEFAULTS
 
 MAX_PHOTOS = 1  # FantasyID conditions on one face
+NO_FACE_MESH = ("FantasyID needs the face's 3D shape: give --face-mesh FACE.ply (a FLAME point cloud, as the "
+                "release's decalib.process_pcd writes)")
 PRIOR_ENV = "IDVID_FANTASYID_PRIOR"  # a folder of converted 3D-prior files, instead of <model>/face_prior
 
 
@@ -40,6 +42,11 @@ def face_prior_dir(model_dir: Path) -> Path:
     return Path(os.environ[PRIOR_ENV]).expanduser() if os.environ.get(PRIOR_ENV) else model_dir / "face_prior"
 
 
+def transformer_folder(model_dir: Path) -> str:
+    """The release ships its EMA weights in ``transformer_ema/``, the ones it runs when present."""
+    return "transformer_ema" if (model_dir / "transformer_ema").is_dir() else "transformer"
+
+
 def _builtin_spec(preset) -> ConsisIDSpec:
     from idvid.engines.consisid.tiny import tiny_arcface_graph, tiny_face_models
     from idvid.engines.fantasyid.tiny import tiny_components
@@ -54,9 +61,39 @@ def _directory_spec(path: Path, defaults: dict) -> ConsisIDSpec:
     from idvid.engines.consisid.face_encoder import face_encoder_bytes
     from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 
-    folder = "transformer_ema" if (path / "transformer_ema").is_dir() else "transformer"
-    spec = directory_spec(path, defaults, FantasyIDTransformer3DModel, folder)
+    spec = directory_spec(path, defaults, FantasyIDTransformer3DModel, transformer_folder(path))
     return ConsisIDSpec(**vars(spec), face_encoder_bytes=face_encoder_bytes(path / "face_encoder"))
 
 
 __all__ = ["MAX_PHOTOS", "face_prior_dir", "fantasyid_spec", "loaded_spec", "plan", "plan_for_spec"]
+
+
+def mesh_vertex_count(model: str) -> int:
+    """How many points a face mesh for ``model`` has (FLAME: 5023), from its mesh files alone."""
+    from idvid.presets import PRESETS, get_preset, preset_dir
+
+    if model in PRESETS and not Path(model).is_dir():
+        preset = get_preset(model)
+        if preset.repo_id is None:
+            from idvid.engines.fantasyid.tiny import SUBDIVISIONS, icosphere
+
+            return len(icosphere(SUBDIVISIONS)[0])
+        model = str(preset_dir(preset))
+    from idvid.engines.fantasyid.pipeline import load_mesh_sampling
+
+    return load_mesh_sampling(Path(model).expanduser()).spirals[0].shape[0]
+
+
+def checked_face_mesh(model: str, path: Path | None):
+    """The (V, 3) point cloud at ``path`` for FantasyID ``model``, checked before any model loads."""
+    from idvid.engines.fantasyid.point_cloud import read_point_cloud
+    from idvid.errors import ConfigError
+
+    if path is None:
+        raise ConfigError(NO_FACE_MESH)
+    vertices = read_point_cloud(path)
+    expected = mesh_vertex_count(model)
+    if len(vertices) != expected:
+        raise ConfigError(f"{Path(path).name} has {len(vertices)} points; {model}'s face mesh has {expected} "
+                          "(FLAME: 5023)")
+    return vertices

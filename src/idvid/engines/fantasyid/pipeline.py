@@ -20,7 +20,7 @@ import torch
 from idvid.engines.base import FaceInput, reference_pixels
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
-from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec
+from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
 from idvid.engines.fantasyid.mesh_sampling import MeshSampling
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
@@ -49,14 +49,13 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         preset, source = published_source(str(pretrained_model_name_or_path), "fantasyid", "FantasyID", kwargs)
         if preset is not None:
             return cls._tiny(preset)
-        check_model_dir(source)
+        check_model_dir(source, replaced={"transformer": transformer_folder(Path(source))})
         check_files(Path(source) / FACE_ENCODER_DIR)  # before gigabytes load
         mesh = load_mesh_sampling(source)
         with model_file_errors(source):
-            transformer = load_transformer(Path(source), kwargs.get("torch_dtype"))
-            pipeline = super(ConsisIDEnginePipeline, cls).from_pretrained(
-                source, transformer=transformer, use_safetensors=True, **kwargs)
-        transformer.set_mesh(mesh)
+            pipeline = cls(**load_components(Path(source), kwargs.get("torch_dtype")),
+                           generation_defaults=kwargs.get("generation_defaults"))
+        pipeline.transformer.set_mesh(mesh)
         pipeline.face_encoder = FaceEncoder.from_dir(Path(source) / FACE_ENCODER_DIR)
         return pipeline
 
@@ -117,7 +116,8 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
 
         from idvid.video import to_uint8
 
-        with self.transformer.face_context(tokens):
+        # ConsisID's loop names no cache context; CogVideoX's names one for its batched CFG forward
+        with self.transformer.face_context(tokens), self.transformer.cache_context("cond_uncond"):
             video = self.call_pipeline(
                 super(ConsisIDEnginePipeline, self).__call__, opt["num_inference_steps"], progress,
                 image=Image.fromarray(face.crop), prompt=prompt, negative_prompt=negative_prompt or None,
@@ -129,11 +129,11 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
 
     def face_vertices(self, face_mesh: FaceMesh | None) -> np.ndarray:
         """The (V, 3) float32 point cloud, checked against the model's mesh."""
+        from idvid.engines.fantasyid.limits import NO_FACE_MESH
         from idvid.engines.fantasyid.point_cloud import read_point_cloud
 
         if face_mesh is None:
-            raise ConfigError("FantasyID needs the face's 3D shape: give --face-mesh FACE.ply (a FLAME point cloud, "
-                              "as the release's decalib.process_pcd writes)")
+            raise ConfigError(NO_FACE_MESH)
         vertices = face_mesh if isinstance(face_mesh, np.ndarray) else read_point_cloud(face_mesh)
         expected = self.transformer.vertex_spiral_net.mesh.spirals[0].shape[0]
         if vertices.shape != (expected, 3):
@@ -142,10 +142,28 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         return np.asarray(vertices, np.float32)
 
 
+def load_components(source: Path, torch_dtype=None) -> dict:
+    """The release's components by their known classes (its model index names the authors' own
+    code, which idvid does not import)."""
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler
+    from transformers import AutoTokenizer, T5EncoderModel
+
+    return dict(
+        transformer=load_transformer(source, torch_dtype),
+        vae=AutoencoderKLCogVideoX.from_pretrained(source, subfolder="vae", torch_dtype=torch_dtype,
+                                                   use_safetensors=True),
+        text_encoder=T5EncoderModel.from_pretrained(source, subfolder="text_encoder", torch_dtype=torch_dtype,
+                                                    use_safetensors=True),
+        tokenizer=AutoTokenizer.from_pretrained(source, subfolder="tokenizer"),
+        # the release samples with CogVideoX's DPM scheduler, whatever its folder names
+        scheduler=CogVideoXDPMScheduler.from_pretrained(source, subfolder="scheduler"),
+    )
+
+
 def load_transformer(source: Path, torch_dtype=None) -> FantasyIDTransformer3DModel:
     """The released transformer (``transformer_ema`` when present), every checkpoint key used;
     logs the keys the checkpoint lacks or adds, and refuses to run with missing ones."""
-    subfolder = "transformer_ema" if (source / "transformer_ema").is_dir() else "transformer"
+    subfolder = transformer_folder(source)
     transformer, info = FantasyIDTransformer3DModel.from_pretrained(
         source, subfolder=subfolder, torch_dtype=torch_dtype, output_loading_info=True, use_safetensors=True)
     missing, unexpected = info["missing_keys"], info["unexpected_keys"]

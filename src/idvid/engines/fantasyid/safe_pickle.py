@@ -24,7 +24,8 @@ _NUMPY_GLOBALS = {
 }
 # Python 2 pickles build new-style objects through copy_reg; the class it gets is vetted separately.
 _RECONSTRUCTORS = {("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
-                   ("__builtin__", "object"), ("builtins", "object")}
+                   ("__builtin__", "object"), ("builtins", "object"),
+                   ("_codecs", "encode")}  # how protocol 2 spells bytes: encode(text, "latin1")
 _SPARSE_FORMATS = ("csc_matrix", "csr_matrix", "coo_matrix")
 
 
@@ -103,8 +104,9 @@ def _sparse(record: SparseRecord) -> Sparse:
     state = record.state
     shape = tuple(int(n) for n in state.get("_shape", state.get("shape")))
     data = np.asarray(state["data"])
-    if record.format == "coo":
-        return Sparse(np.asarray(state["row"]), np.asarray(state["col"]), data, shape)
+    if record.format == "coo":  # scipy >= 1.13 keeps (row, col) as "coords"
+        row, col = state["coords"] if "coords" in state else (state["row"], state["col"])
+        return Sparse(np.asarray(row), np.asarray(col), data, shape)
     indices, indptr = np.asarray(state["indices"]), np.asarray(state["indptr"])
     major = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
     if record.format == "csc":  # columns are major

@@ -21,11 +21,11 @@ def test_every_registered_engine_exports_the_contract(kind):
     assert issubclass(package.Pipeline, EngineInputs)  # the shared request checks and face inputs
 
 
-@pytest.mark.parametrize("model", ["nano", "tiny", "tiny-vace", "tiny-consisid"])
+@pytest.mark.parametrize("model", ["nano", "tiny", "tiny-vace", "tiny-consisid", "tiny-fantasyid"])
 def test_plans_say_what_each_ignored_option_is_ignored_for(model):
     plan = plan_generation(model, GenerationOptions(negative_prompt="blurry", identity_guidance_scale=2.0))
     assert all(isinstance(reason, str) and reason for reason in plan.ignored.values())
-    if model != "tiny":  # nano, Wan-VACE and ConsisID have no identity guidance
+    if model != "tiny":  # nano, Wan-VACE, ConsisID and FantasyID have no identity guidance
         assert "identity_guidance_scale" in plan.ignored
 
 

@@ -62,8 +62,8 @@ def _generate_parser(sub) -> None:
                    help="nano: stand the person in front of this image or (looping) video, relit to match it, "
                    "instead of the prompt's scene")
     p.add_argument("--face-mesh", type=Path, metavar="PLY",
-                   help="FantasyID: the person's FLAME point cloud (5023 points), e.g. from the release's "
-                   "decalib.process_pcd")
+                   help="FantasyID: the person's FLAME point cloud (5023 points) instead of computing it with "
+                   "DECA and FLAME from the photo")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",
@@ -279,13 +279,15 @@ def cmd_train(args) -> None:
 
 
 def _convert_parser(sub) -> None:
-    p = sub.add_parser("convert", help="turn a published model's research files into plain arrays, once",
-                       description="Convert FantasyID's mesh-sampling pickle (the release's assets/transform.pkl) "
-                       "into mesh_sampling.npz, read through an unpickler that admits only arrays. Put it in "
-                       "<FantasyID folder>/face_prior/ or in $IDVID_FANTASYID_PRIOR.")
-    p.add_argument("--mesh-sampling", type=Path, required=True, metavar="PKL",
-                   help="the release's assets/transform.pkl (FLAME's mesh hierarchy)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write mesh_sampling.npz into")
+    p = sub.add_parser("convert", help="turn FantasyID's research files (mesh pickle, DECA, FLAME) into plain arrays, once",
+                       description="Convert the files FantasyID's 3D prior needs into safetensors/npz in --out, read "
+                       "through loaders that admit only arrays: the release's assets/transform.pkl (FLAME's mesh "
+                       "hierarchy), DECA's deca_model.tar and FLAME 2020's generic_model.pkl (their licences do "
+                       "not allow shipping them). Use <FantasyID folder>/face_prior or $IDVID_FANTASYID_PRIOR as --out.")
+    p.add_argument("--mesh-sampling", type=Path, metavar="PKL", help="the release's assets/transform.pkl")
+    p.add_argument("--deca", type=Path, metavar="TAR", help="DECA's deca_model.tar (its coarse encoder is kept)")
+    p.add_argument("--flame", type=Path, metavar="PKL", help="FLAME 2020's generic_model.pkl")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the converted files into")
     p.add_argument("--overwrite", action="store_true", help="replace files already in --out")
 
 
@@ -408,21 +410,22 @@ def _face_mesh_input(model: str, face_mesh: Path | None) -> dict:
     if engine_kind(model) == "fantasyid":
         from idvid.engines.fantasyid.limits import checked_face_mesh
 
-        return {"face_mesh": checked_face_mesh(model, face_mesh)}
+        points = checked_face_mesh(model, face_mesh)
+        return {} if points is None else {"face_mesh": points}
     if face_mesh is not None:
         raise ConfigError(f"--face-mesh is FantasyID's 3D face shape; {model} does not take it")
     return {}
 
 
 def cmd_convert(args) -> None:
-    from idvid.engines.fantasyid.mesh_sampling import MeshSampling
-    from idvid.engines.fantasyid.pipeline import MESH_SAMPLING_FILE
+    from idvid.engines.fantasyid.convert import convert_face_prior
 
-    out = check_output(args.out / MESH_SAMPLING_FILE, args.overwrite, (".npz",))
-    mesh = MeshSampling.from_transform_pickle(args.mesh_sampling)
-    mesh.save(out, overwrite=args.overwrite)
-    sizes = " -> ".join(str(s.shape[0]) for s in mesh.spirals) + f" -> {mesh.down[-1].size[0]}"
-    print(f"wrote {out} (mesh levels {sizes} vertices, spirals of {mesh.spirals[0].shape[1]})")
+    if args.mesh_sampling is None and args.deca is None and args.flame is None:
+        raise ConfigError("give what to convert: --mesh-sampling, or --deca with --flame")
+    if (args.deca is None) != (args.flame is None):
+        raise ConfigError("--deca and --flame go together: FantasyID's 3D prior needs both")
+    for line in convert_face_prior(args.out, args.mesh_sampling, args.deca, args.flame, args.overwrite):
+        print(line)
 
 
 def _with_seconds(options, seconds: float, plan):

@@ -121,3 +121,64 @@ def test_point_clouds_read_as_open3d_writes_them_and_as_ascii(tmp_path):
     (tmp_path / "faces.ply").write_text("ply\nformat ascii 1.0\nelement face 1\nproperty list uchar int idx\nend_header\n")
     with pytest.raises(ConfigError, match="faces.ply is not a PLY point cloud"):
         read_point_cloud(tmp_path / "faces.ply")
+
+
+def flame_pickle(path, rng):
+    """A FLAME-2020-shaped generic_model.pkl on the tiny icosphere: chumpy-free (arrays and a
+    scipy matrix) with FLAME's keys, 300 + 100 blend shapes and five joints."""
+    vertices, faces, _ = icosphere(SUBDIVISIONS)
+    count = len(vertices)
+    regressor = scipy.sparse.csc_matrix(rng.random((5, count)) * (rng.random((5, count)) < 0.05))
+    model = {"f": faces.astype(np.uint32), "v_template": vertices * 0.1,
+             "shapedirs": rng.normal(0, 1e-3, (count, 3, 400)), "posedirs": rng.normal(0, 1e-3, (count, 3, 36)),
+             "J_regressor": regressor, "kintree_table": np.array([[4294967295, 0, 1, 1, 1], [0, 1, 2, 3, 4]]),
+             "weights": rng.dirichlet(np.ones(5), count), "bs_style": "lbs"}
+    path.write_bytes(pickle.dumps(model, protocol=2))
+    return model
+
+
+def test_deca_and_flame_convert_into_a_working_3d_prior(capsys, tmp_path, astronaut, astronaut_obs):
+    import json
+
+    import torch
+
+    from idvid.engines.fantasyid.deca import DecaEncoder
+    from idvid.engines.fantasyid.face_prior import DECA_CONFIG, FacePrior
+
+    rng = np.random.default_rng(0)
+    model = flame_pickle(tmp_path / "generic_model.pkl", rng)
+    narrow = dict(blocks=(3, 4, 6, 3), width=8, hidden=16)  # DECA's key names at a fraction of its width
+    encoder = DecaEncoder(**narrow)
+    torch.save({"E_flame": encoder.state_dict(), "E_detail": {"x": torch.zeros(1)}}, tmp_path / "deca_model.tar")
+    code, out, err = run_cli(capsys, "convert", "--deca", tmp_path / "deca_model.tar", "--flame",
+                             tmp_path / "generic_model.pkl", "--out", tmp_path / "prior")
+    assert code == 0, err
+    assert "FLAME: 642 vertices, 5 joints" in out and "DECA's coarse encoder" in out
+    (tmp_path / "prior" / DECA_CONFIG).write_text(json.dumps(narrow))
+    prior = FacePrior.from_dir(tmp_path / "prior")
+    assert prior.flame.shapedirs.shape == (642, 3, 150)  # DECA's 100 shape + 50 expression components
+    assert torch.equal(prior.flame.J_regressor, torch.tensor(model["J_regressor"].toarray(), dtype=torch.float32))
+    assert prior.flame.parents.tolist() == [-1, 0, 1, 1, 1]
+    points = prior.vertices(astronaut, astronaut_obs.vertices)
+    assert points.shape == (642, 3) and np.isfinite(points).all()
+    # a code of zeros is FLAME's template: shape, expression and pose at rest
+    zeros = torch.zeros(1, 100), torch.zeros(1, 50), torch.zeros(1, 6)
+    assert torch.allclose(prior.flame(*zeros)[0], torch.tensor(model["v_template"], dtype=torch.float32), atol=1e-6)
+
+
+def test_deca_files_that_are_not_tensors_or_not_deca_are_refused(capsys, tmp_path):
+    import torch
+
+    target = tmp_path / "pwned"
+    (tmp_path / "deca_model.tar").write_bytes(pickle.dumps({"E_flame": Payload(target)}))
+    flame_pickle(tmp_path / "generic_model.pkl", np.random.default_rng(0))
+    code, _, err = run_cli(capsys, "convert", "--deca", tmp_path / "deca_model.tar", "--flame",
+                           tmp_path / "generic_model.pkl", "--out", tmp_path / "prior")
+    assert code == 1 and error_line(err).startswith("error: cannot read deca_model.tar as a DECA checkpoint of tensors")
+    assert not target.exists() and not (tmp_path / "prior" / "deca.safetensors").exists()
+    torch.save({"E_flame": {"conv.weight": torch.zeros(1)}}, tmp_path / "other.tar")
+    code, _, err = run_cli(capsys, "convert", "--deca", tmp_path / "other.tar", "--flame",
+                           tmp_path / "generic_model.pkl", "--out", tmp_path / "prior")
+    assert code == 1 and "other.tar's encoder does not match DECA's" in error_line(err)
+    code, _, err = run_cli(capsys, "convert", "--deca", tmp_path / "other.tar", "--out", tmp_path / "prior")
+    assert code == 1 and error_line(err) == "error: --deca and --flame go together: FantasyID's 3D prior needs both"

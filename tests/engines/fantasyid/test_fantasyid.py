@@ -44,7 +44,9 @@ def test_api_makes_a_video_from_the_face_and_its_shape(tiny_fantasyid, astronaut
     other_person = tiny_fantasyid("a woman waves, on a beach", grace_path, face_mesh=face_ply, **RUN)
     other_shape = tiny_fantasyid("a woman waves, on a beach", astronaut_path, face_mesh=tiny_face_vertices(1) * 1.3,
                                  **RUN)
+    from_photo = tiny_fantasyid("a woman waves, on a beach", astronaut_path, **RUN)  # DECA and FLAME in process
     assert np.array_equal(one.frames, again.frames)  # the seed decides; a path or the points alike
+    assert not np.array_equal(one.frames, from_photo.frames)
     assert not np.array_equal(one.frames, other_person.frames)  # the photo reaches the model
     assert not np.array_equal(one.frames, other_shape.frames)  # and so does the 3D shape
 
@@ -61,6 +63,14 @@ def test_face_attention_runs_after_every_other_block_once_per_step(tiny_fantasyi
     assert calls == [(layer, (1, 4 + 11, 128)) for layer in range(0, blocks, 2)] * RUN["num_inference_steps"]
 
 
+def test_the_3d_prior_reads_each_face(tiny_fantasyid, astronaut, astronaut_obs, grace, grace_obs):
+    prior = tiny_fantasyid.face_prior
+    one, again = (prior.vertices(astronaut, astronaut_obs.vertices) for _ in range(2))
+    other = prior.vertices(grace, grace_obs.vertices)
+    assert one.shape == (642, 3) and np.array_equal(one, again)
+    assert np.abs(one - other).max() > 1e-4  # another face, another shape
+
+
 def test_a_fresh_mesh_hierarchy_matches_the_tiny_models(tiny_fantasyid):
     mesh = tiny_mesh()
     assert [s.shape for s in mesh.spirals] == [(642, 9), (162, 9)]
@@ -74,8 +84,12 @@ def test_a_fresh_mesh_hierarchy_matches_the_tiny_models(tiny_fantasyid):
 def test_requests_it_cannot_do_are_refused_or_said(tiny_fantasyid, astronaut_path, face_ply, caplog):
     with pytest.raises(GenerationError, match="takes one reference photo, got 2"):
         tiny_fantasyid("a woman nods", [astronaut_path] * 2, face_mesh=face_ply, **RUN)
-    with pytest.raises(ConfigError, match="needs the face's 3D shape: give --face-mesh"):
-        tiny_fantasyid("a woman nods", astronaut_path, **RUN)
+    prior, tiny_fantasyid.face_prior = tiny_fantasyid.face_prior, None
+    try:
+        with pytest.raises(ConfigError, match="computes the face's 3D shape with DECA and FLAME, whose licences"):
+            tiny_fantasyid("a woman nods", astronaut_path, **RUN)
+    finally:
+        tiny_fantasyid.face_prior = prior
     with pytest.raises(ConfigError, match="has 100 points; this model's mesh has 642"):
         tiny_fantasyid("a woman nods", astronaut_path, face_mesh=np.zeros((100, 3), np.float32), **RUN)
     with caplog.at_level("WARNING", logger="idvid"):
@@ -93,8 +107,6 @@ def test_cli_makes_a_video(capsys, tmp_path, astronaut_path, face_ply):
 
 
 @pytest.mark.parametrize("args, message", [
-    ((), "error: FantasyID needs the face's 3D shape: give --face-mesh FACE.ply (a FLAME point cloud, as the "
-         "release's decalib.process_pcd writes)"),
     (("--face-mesh", "missing.ply"), "error: cannot read the face mesh missing.ply: No such file or directory"),
     (("--face-mesh", "points.ply"), "error: points.ply has 5 points; tiny-fantasyid's face mesh has 642 (FLAME: 5023)"),
 ])

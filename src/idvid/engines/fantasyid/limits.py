@@ -16,8 +16,6 @@ from idvid.engines.runtime import RuntimeOptions
 from idvid.presets import CONSISID_DEFAULTS
 
 MAX_PHOTOS = 1  # FantasyID conditions on one face
-NO_FACE_MESH = ("FantasyID needs the face's 3D shape: give --face-mesh FACE.ply (a FLAME point cloud, as the "
-                "release's decalib.process_pcd writes)")
 PRIOR_ENV = "IDVID_FANTASYID_PRIOR"  # a folder of converted 3D-prior files, instead of <model>/face_prior
 
 
@@ -68,32 +66,41 @@ def _directory_spec(path: Path, defaults: dict) -> ConsisIDSpec:
 __all__ = ["MAX_PHOTOS", "face_prior_dir", "fantasyid_spec", "loaded_spec", "plan", "plan_for_spec"]
 
 
-def mesh_vertex_count(model: str) -> int:
-    """How many points a face mesh for ``model`` has (FLAME: 5023), from its mesh files alone."""
+def _model_dir(model: str) -> Path | None:
+    """The directory of a model name or path; None for a built-in preset."""
     from idvid.presets import PRESETS, get_preset, preset_dir
 
     if model in PRESETS and not Path(model).is_dir():
         preset = get_preset(model)
-        if preset.repo_id is None:
-            from idvid.engines.fantasyid.tiny import SUBDIVISIONS, icosphere
-
-            return len(icosphere(SUBDIVISIONS)[0])
-        model = str(preset_dir(preset))
-    from idvid.engines.fantasyid.pipeline import load_mesh_sampling
-
-    return load_mesh_sampling(Path(model).expanduser()).spirals[0].shape[0]
+        return None if preset.repo_id is None else preset_dir(preset)
+    return Path(model).expanduser()
 
 
 def checked_face_mesh(model: str, path: Path | None):
-    """The (V, 3) point cloud at ``path`` for FantasyID ``model``, checked before any model loads."""
+    """The (V, 3) point cloud at ``path`` for FantasyID ``model``, checked before any model loads;
+    None when ``path`` is None and the model has DECA and FLAME to compute it."""
+    from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, has_files
     from idvid.engines.fantasyid.point_cloud import read_point_cloud
     from idvid.errors import ConfigError
 
+    folder = _model_dir(model)
     if path is None:
-        raise ConfigError(NO_FACE_MESH)
+        if folder is not None and not has_files(face_prior_dir(folder)):
+            raise ConfigError(NEEDS_DECA_FLAME.format(folder=face_prior_dir(folder)))
+        return None
     vertices = read_point_cloud(path)
-    expected = mesh_vertex_count(model)
+    expected = _mesh_vertex_count(folder)
     if len(vertices) != expected:
         raise ConfigError(f"{Path(path).name} has {len(vertices)} points; {model}'s face mesh has {expected} "
                           "(FLAME: 5023)")
     return vertices
+
+
+def _mesh_vertex_count(folder: Path | None) -> int:
+    if folder is None:
+        from idvid.engines.fantasyid.tiny import SUBDIVISIONS, icosphere
+
+        return len(icosphere(SUBDIVISIONS)[0])
+    from idvid.engines.fantasyid.pipeline import load_mesh_sampling
+
+    return load_mesh_sampling(folder).spirals[0].shape[0]

@@ -21,6 +21,7 @@ from idvid.engines.base import FaceInput, reference_pixels
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
 from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
+from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, FacePrior, has_files
 from idvid.engines.fantasyid.mesh_sampling import MeshSampling
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
@@ -40,6 +41,7 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
 
     engine_name = "FantasyID"
     cache_unsupported = None
+    face_prior: FacePrior | None = None  # DECA + FLAME; None: the call needs ``face_mesh``
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FantasyIDEnginePipeline:
@@ -57,18 +59,29 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
                            generation_defaults=kwargs.get("generation_defaults"))
         pipeline.transformer.set_mesh(mesh)
         pipeline.face_encoder = FaceEncoder.from_dir(Path(source) / FACE_ENCODER_DIR)
+        prior = face_prior_dir(Path(source))
+        pipeline.face_prior = FacePrior.from_dir(prior) if has_files(prior) else None
         return pipeline
 
     @classmethod
     def _tiny(cls, preset) -> FantasyIDEnginePipeline:
         from idvid.engines.consisid.tiny import tiny_face_encoder
-        from idvid.engines.fantasyid.tiny import tiny_components
+        from idvid.engines.fantasyid.tiny import tiny_components, tiny_face_prior
 
         with torch.random.fork_rng():
             torch.manual_seed(0)
             pipeline = cls(**tiny_components(), generation_defaults=preset.defaults)
             pipeline.face_encoder = tiny_face_encoder()
+            pipeline.face_prior = tiny_face_prior()
         return pipeline
+
+    def save_pretrained(self, save_directory, **kwargs) -> None:
+        """ConsisID's layout plus ``face_prior/``: the mesh hierarchy, and DECA and FLAME if loaded."""
+        super().save_pretrained(save_directory, **kwargs)
+        prior = Path(save_directory) / "face_prior"
+        self.transformer.vertex_spiral_net.mesh.save(prior / MESH_SAMPLING_FILE, overwrite=True)
+        if self.face_prior is not None:
+            self.face_prior.save(prior)
 
     def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
         spec = loaded_spec(self.transformer, self.vae, self.config.generation_defaults, self.components.values(),
@@ -96,17 +109,21 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         face_mesh: FaceMesh | None = None,
     ) -> VideoOutput:
         """Generate a video of the person in ``faces`` (one photo) doing what ``prompt`` says.
-        ``face_mesh``: their FLAME point cloud, a ``.ply`` path or a (V, 3) array.
+        ``face_mesh``: their FLAME point cloud, a ``.ply`` path or a (V, 3) array; left out, DECA
+        and FLAME compute it from the photo.
         ``identity_guidance_scale`` is accepted for the common call and ignored (said once)."""
         opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
                                                            guidance_scale, identity_guidance_scale, seed,
                                                            face_index, fps, negative_prompt), output_type,
                                  photos=len(as_face_list(faces)))
-        vertices = self.face_vertices(face_mesh)
+        if face_mesh is None and self.face_prior is None:
+            raise ConfigError(NEEDS_DECA_FLAME.format(folder="<FantasyID folder>/face_prior"))
         photos, observations = self.references(faces, face_index)
+        photo = reference_pixels(photos[0])
+        vertices = self.face_vertices(face_mesh, photo, observations[0])
         device = self._execution_device
-        face = self.face_encoder.condition(reference_pixels(photos[0]), observations[0].detection.landmarks,
-                                           device, self.transformer.dtype)
+        face = self.face_encoder.condition(photo, observations[0].detection.landmarks, device,
+                                           self.transformer.dtype)
         tokens = self.transformer.face_tokens(face.id_cond.to(device), [h.to(device) for h in face.id_vit_hidden],
                                               torch.from_numpy(vertices)[None].to(device))
         if generator is None:
@@ -127,13 +144,12 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
             )
         return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)
 
-    def face_vertices(self, face_mesh: FaceMesh | None) -> np.ndarray:
-        """The (V, 3) float32 point cloud, checked against the model's mesh."""
-        from idvid.engines.fantasyid.limits import NO_FACE_MESH
+    def face_vertices(self, face_mesh: FaceMesh | None, photo: np.ndarray, observation) -> np.ndarray:
+        """The (V, 3) float32 point cloud: ``face_mesh`` when given, else DECA and FLAME on the photo."""
         from idvid.engines.fantasyid.point_cloud import read_point_cloud
 
         if face_mesh is None:
-            raise ConfigError(NO_FACE_MESH)
+            return self.face_prior.vertices(photo, observation.vertices)
         vertices = face_mesh if isinstance(face_mesh, np.ndarray) else read_point_cloud(face_mesh)
         expected = self.transformer.vertex_spiral_net.mesh.spirals[0].shape[0]
         if vertices.shape != (expected, 3):

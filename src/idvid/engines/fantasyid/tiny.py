@@ -15,6 +15,7 @@ from idvid.models.backbones import FAMILIES
 
 EVA_PATCHES = 16  # the tiny EVA tower: 56 px in 14 px patches
 SUBDIVISIONS = 3  # level 0 of the tiny mesh: an icosahedron subdivided three times
+TINY_DECA = dict(blocks=(1, 1, 1, 1), width=8, hidden=32)
 
 
 def tiny_components() -> dict:
@@ -98,3 +99,28 @@ def tiny_face_vertices(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     vertices = icosphere(SUBDIVISIONS)[0] * 0.1
     return (vertices + rng.normal(0, 0.002, vertices.shape)).astype(np.float32)
+
+
+def tiny_face_prior():
+    """A DECA-class encoder (one bottleneck per stage, 8 channels) and a FLAME-class model on the
+    icosphere: five joints as FLAME's (global, neck, jaw, eyes), random blend shapes."""
+    from idvid.engines.fantasyid.deca import DecaEncoder
+    from idvid.engines.fantasyid.face_prior import FacePrior
+    from idvid.engines.fantasyid.flame import EXPRESSION_COMPONENTS, SHAPE_COMPONENTS, Flame
+
+    rng = np.random.default_rng(0)
+    vertices, faces, _ = icosphere(SUBDIVISIONS)
+    count, joints = len(vertices), 5
+    regressor = rng.random((joints, count)).astype(np.float32)
+    weights = np.exp(rng.normal(size=(count, joints))).astype(np.float32)
+    flame = Flame({
+        "v_template": (vertices * 0.1).astype(np.float32),
+        "shapedirs": rng.normal(0, 1e-3, (count, 3, SHAPE_COMPONENTS + EXPRESSION_COMPONENTS)).astype(np.float32),
+        "posedirs": rng.normal(0, 1e-3, ((joints - 1) * 9, count * 3)).astype(np.float32),
+        "J_regressor": regressor / regressor.sum(1, keepdims=True),
+        "parents": np.array([-1, 0, 1, 1, 1]),
+        "lbs_weights": weights / weights.sum(1, keepdims=True),
+        "faces": faces,
+    })
+    return FacePrior(DecaEncoder(**TINY_DECA), flame)
+

@@ -115,7 +115,7 @@ def tiny_face_prior():
     weights = np.exp(rng.normal(size=(count, joints))).astype(np.float32)
     flame = Flame({
         "v_template": (vertices * 0.1).astype(np.float32),
-        "shapedirs": rng.normal(0, 1e-3, (count, 3, SHAPE_COMPONENTS + EXPRESSION_COMPONENTS)).astype(np.float32),
+        "shapedirs": rng.normal(0, 1e-2, (count, 3, SHAPE_COMPONENTS + EXPRESSION_COMPONENTS)).astype(np.float32),
         "posedirs": rng.normal(0, 1e-3, ((joints - 1) * 9, count * 3)).astype(np.float32),
         "J_regressor": regressor / regressor.sum(1, keepdims=True),
         "parents": np.array([-1, 0, 1, 1, 1]),

@@ -37,7 +37,7 @@ def test_planning_a_request_loads_no_engine_library():
     assert json.loads(done.stdout) == []
 
 
-@pytest.mark.parametrize("model", ["nano", "tiny", "tiny-vace", "tiny-consisid"])
+@pytest.mark.parametrize("model", ["nano", "tiny", "tiny-vace", "tiny-consisid", "tiny-fantasyid"])
 def test_every_engine_takes_the_same_call(model, astronaut_path):
     engine = load_engine(model)
     assert isinstance(engine, Engine)

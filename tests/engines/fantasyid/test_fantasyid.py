@@ -137,7 +137,8 @@ def test_first_block_cache_applies_with_the_face_attention_inside_it(astronaut_p
 
 def published_copy(engine, folder, mesh_folder=None):
     """``engine`` laid out as the release is: ConsisID's pipeline index, the transformer in
-    ``transformer_ema/`` with its config, ``face_encoder/``; the converted mesh in ``face_prior/``."""
+    ``transformer_ema/`` with its config, ``face_encoder/``; the converted mesh, DECA and FLAME in
+    ``face_prior/`` (or ``mesh_folder``)."""
     from diffusers import ConsisIDPipeline
 
     components = dict(engine.components)
@@ -145,7 +146,9 @@ def published_copy(engine, folder, mesh_folder=None):
     ConsisIDPipeline(**components, transformer=transformer).save_pretrained(folder)
     (folder / "transformer").rename(folder / "transformer_ema")
     engine.face_encoder.save(folder / "face_encoder")
-    tiny_mesh().save((mesh_folder or folder / "face_prior") / "mesh_sampling.npz")
+    prior = mesh_folder or folder / "face_prior"
+    tiny_mesh().save(prior / "mesh_sampling.npz")
+    engine.face_prior.save(prior)
     return folder
 
 

@@ -47,10 +47,12 @@ def transformer_folder(model_dir: Path) -> str:
 
 def _builtin_spec(preset) -> ConsisIDSpec:
     from idvid.engines.consisid.tiny import tiny_arcface_graph, tiny_face_models
-    from idvid.engines.fantasyid.tiny import tiny_components
+    from idvid.engines.fantasyid.tiny import tiny_components, tiny_face_prior
 
     components = meta_components(tiny_components)
-    face_bytes = module_bytes(meta_components(tiny_face_models).values()) + len(tiny_arcface_graph())
+    prior = tiny_face_prior()
+    face_bytes = (module_bytes(meta_components(tiny_face_models).values()) + len(tiny_arcface_graph())
+                  + module_bytes([prior.deca, prior.flame]))
     return loaded_spec(components["transformer"], components["vae"], preset.defaults, components.values(),
                        face_bytes)
 
@@ -60,7 +62,8 @@ def _directory_spec(path: Path, defaults: dict) -> ConsisIDSpec:
     from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 
     spec = directory_spec(path, defaults, FantasyIDTransformer3DModel, transformer_folder(path))
-    return ConsisIDSpec(**vars(spec), face_encoder_bytes=face_encoder_bytes(path / "face_encoder"))
+    prior = sum(f.stat().st_size for f in face_prior_dir(path).glob("*.safetensors"))  # DECA and FLAME, float32
+    return ConsisIDSpec(**vars(spec), face_encoder_bytes=face_encoder_bytes(path / "face_encoder") + prior)
 
 
 __all__ = ["MAX_PHOTOS", "face_prior_dir", "fantasyid_spec", "loaded_spec", "plan", "plan_for_spec"]

@@ -84,8 +84,11 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
             self.face_prior.save(prior)
 
     def _plan(self, options: GenerationOptions, output_type: str) -> GenerationPlan:
+        from idvid.engines.dit.limits import module_bytes
+
+        prior = 0 if self.face_prior is None else module_bytes([self.face_prior.deca, self.face_prior.flame])
         spec = loaded_spec(self.transformer, self.vae, self.config.generation_defaults, self.components.values(),
-                           self.face_encoder.weight_bytes())
+                           self.face_encoder.weight_bytes() + prior)
         return plan_for_spec(spec, options, self._runtime)
 
     @torch.no_grad()

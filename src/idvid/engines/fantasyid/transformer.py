@@ -121,6 +121,7 @@ class FantasyIDTransformer3DModel(CogVideoXTransformer3DModel):
         eva_tokens: int = 576,
         cabs_hidden: int = 256,
         face_queries: int = 36,
+        face_latents: int = 144,
         vertex_dim: int = 128,
         coarse_vertices: int = 314,
         face_attention_heads: int = 16,
@@ -149,7 +150,7 @@ class FantasyIDTransformer3DModel(CogVideoXTransformer3DModel):
             raise ValueError(f"num_layers ({num_layers}) must be a multiple of cross_attn_interval "
                              f"({cross_attn_interval})")
         self.face_abstractor = FaceAbstractor(face_dim, eva_dim, id_dim, eva_tokens, cabs_hidden, face_queries,
-                                              token_dim)
+                                              token_dim, num_latents=face_latents)
         self.vertex_spiral_net = VertexSpiralNet(vertex_dim, coarse_vertices, token_dim)
         self.vertex_reducer = VertexReducer(vertex_dim)
         self.layer_attention = FaceLayerAttention(

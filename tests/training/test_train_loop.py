@@ -150,13 +150,13 @@ def test_cli_parses_train():
 
 
 RECIPE_TINY_TWINS = {"cogvideox-5b-i2v": ("tiny-cogvideox-i2v", 9), "wan2.1-1.3b": ("tiny", 5),
-                     "wan2.1-14b": ("tiny", 5)}
+                     "wan2.1-14b": ("tiny", 5), "fantasyid": ("tiny-fantasyid", 9)}
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TINY_TWINS))
 def test_recipes_run_a_step_on_tiny_models_of_the_same_classes(recipe, store, tmp_path):
     """Every shipped recipe's settings (bf16, gradient checkpointing, accumulation, EMA, frozen
-    backbone) train a step on the tiny random model of the recipe's backbone class."""
+    backbone) train a step on the tiny random model of the recipe's classes."""
     config = load_config(recipe)
     twin, frames = RECIPE_TINY_TWINS[recipe]
     config.model, config.data.root, config.data.num_frames = twin, str(store), frames

@@ -41,7 +41,6 @@ from idvid.loop.checkpoints import (
 )
 from idvid.loop.data import RunBatches, batches_from, make_loader
 from idvid.loop.logs import Progress, TrainLog
-from idvid.training.adapter_model import IdentityTrainingModel, face_encoder_inputs
 from idvid.training.config import TrainConfig
 from idvid.training.identity_loss import reference_embeddings
 from idvid.training.losses import (
@@ -51,7 +50,8 @@ from idvid.training.losses import (
     row_generators,
     token_similarity_loss,
 )
-from idvid.training.trainable import merge_lora, select_trainable, trainable_names
+from idvid.training.methods import training_method
+from idvid.training.trainable import merge_lora, trainable_names
 
 logger = logging.getLogger("idvid")
 SHARDED_ENGINES = ("FSDP", "DEEPSPEED")  # accelerate distributed types that split weights and optimizer
@@ -78,7 +78,7 @@ def check_engine(distributed_type, train) -> None:
         raise ConfigError(f"EMA of sharded weights is not supported under {distributed_type}; set train.ema_decay: 0")
 
 
-def open_dataset(config: TrainConfig, accelerator, pipe):
+def open_dataset(config: TrainConfig, accelerator, pipe, use_cache: bool = True):
     """The training ClipDataset, reading the store's latent cache for this model when there is one
     (``idvid cache-latents``); a tiny synthetic store is made first when asked (main process)."""
     from idvid.data.dataset import ClipDataset
@@ -91,7 +91,7 @@ def open_dataset(config: TrainConfig, accelerator, pipe):
         synthesize(d.root, identities=3, clips_per_identity=2, seed=seed, size=64,
                    num_frames=max(9, d.num_frames), progress=False)
     accelerator.wait_for_everyone()
-    cache = find_latent_cache(d.root, cache_identity(pipe, config.model, d.num_frames))
+    cache = find_latent_cache(d.root, cache_identity(pipe, config.model, d.num_frames)) if use_cache else None
     return ClipDataset(d.root, split=d.split, num_frames=d.num_frames, num_refs=d.num_refs,
                        caption_dropout=d.caption_dropout, identity_dropout=d.identity_dropout, seed=seed,
                        latent_cache=cache)
@@ -103,14 +103,15 @@ class Trainer:
         from diffusers.training_utils import EMAModel
 
         from idvid.data.buckets import BucketBatchSampler
-        from idvid.engines.dit.pipeline import IDVideoPipeline
 
         self.config, self.out = config, Path(out)
         t = config.train
+        self.method = method = training_method(config.model)
+        method.check(config)
         self.accelerator = accelerator = make_accelerator(t.mixed_precision)
         check_engine(accelerator.distributed_type, t)
-        self.pipe = pipe = IDVideoPipeline.from_pretrained(config.model)
-        self.dataset = open_dataset(config, accelerator, pipe)
+        self.pipe = pipe = method.load(config.model)
+        self.dataset = open_dataset(config, accelerator, pipe, getattr(method, "uses_latent_cache", True))
         # Global batches, whole: a bucket's short last one cannot be split evenly over processes.
         sampler = BucketBatchSampler(self.dataset.buckets, t.batch_size * accelerator.num_processes, seed=t.seed,
                                      drop_last=True)
@@ -124,7 +125,7 @@ class Trainer:
                                   config.data.workers)
         self._batches = None  # the loader's iterator, from the current step on
         # 1. What of the pipeline trains, and the one module the engines wrap.
-        select_trainable(pipe, t.trainable, config.lora, t.mixed_precision, t.freeze_face_encoder)
+        method.select_trainable(pipe, config)
         if t.gradient_checkpointing and getattr(pipe.transformer, "_supports_gradient_checkpointing", False):
             pipe.transformer.enable_gradient_checkpointing()
         # With a latent cache the text encoder (UMT5-XXL: 11 GB) is only needed for validation.
@@ -132,7 +133,7 @@ class Trainer:
         for name, module in pipe.components.items():
             if isinstance(module, torch.nn.Module) and (name != "text_encoder" or needs_text):
                 module.to(accelerator.device)
-        model = IdentityTrainingModel(pipe)
+        model = method.training_model(pipe)
         # 2. Optimizer and LR schedule, prepared with the model in one call (DeepSpeed needs that;
         # accelerate re-points the optimizer at FSDP's sharded parameters). Under split_batches the
         # prepared schedule steps once per optimizer step. Checkpoints hold what trains, the EMA too.
@@ -153,7 +154,7 @@ class Trainer:
         self.step = 0
 
     @property
-    def unwrapped(self) -> IdentityTrainingModel:
+    def unwrapped(self):
         return self.accelerator.unwrap_model(self.model)
 
     def _identity_loss(self):
@@ -192,19 +193,20 @@ class Trainer:
             condition = batch["condition"].to(device) if "condition" in batch else None
             return {"latents": batch["latents"].to(device), "text": batch["text_embeds"].to(device),
                     "condition": condition}
-        family = pipe.family
+        family = self.unwrapped.family
         video = batch["video"].to(device).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W) -> (B, 3, T, H, W)
         latents = family.encode(pipe.vae, video, generator=generators).float()
         condition = None
         if family.condition_channels(pipe.vae, pipe.transformer) > 0:
-            condition = family.image_condition(pipe.vae, video[:, :, 0], latents.shape[2], generators)
+            image = self.method.condition_image(batch, video)
+            condition = family.image_condition(pipe.vae, image, latents.shape[2], generators)
         return {"latents": latents, "text": self.text_embeddings(batch["caption"]), "condition": condition}
 
     def text_embeddings(self, captions: list[str]) -> torch.Tensor:
         """(B, L, D) caption embeddings; the text encoder is frozen, so each caption is encoded once."""
         missing = [c for c in dict.fromkeys(captions) if c not in self._text_cache]
         if missing:
-            encoded = self.pipe.encode_prompt(missing).cpu()
+            encoded = self.method.encode_prompt(self.pipe, missing).cpu()
             if (len(self._text_cache) + len(missing)) * encoded[0].nbytes > TEXT_CACHE_BYTES:
                 self._text_cache.clear()
             self._text_cache.update(zip(missing, encoded))
@@ -226,7 +228,7 @@ class Trainer:
         inputs = self.encode(batch, generators)
         noised = noisy_inputs(self.pipe.scheduler, inputs["latents"], t.timestep_sampling, generators, t.logit_mean,
                               t.logit_std, t.x0_loss_weighting)
-        faces, identity_weight = face_encoder_inputs(self.pipe, batch, self.accelerator.device)
+        faces, identity_weight = self.method.face_inputs(self.pipe, batch, self.accelerator.device)
         with self.accelerator.autocast():
             prediction = self.model(noised.x_t, noised.timestep, inputs["text"], faces, identity_weight,
                                     inputs["condition"])
@@ -297,8 +299,7 @@ class Trainer:
         model = self.unwrapped
         model.release()
         merge_lora(self.pipe.transformer)
-        for module in (model.face_encoder, model.id_adapter, model.transformer):
-            module.eval()
+        model.eval()
         final = self.out / "final"
         if self.accelerator.is_main_process:
             self.pipe.register_to_config(weights_trained=True)

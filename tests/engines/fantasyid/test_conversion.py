@@ -143,7 +143,7 @@ def test_deca_and_flame_convert_into_a_working_3d_prior(capsys, tmp_path, astron
     import torch
 
     from idvid.engines.fantasyid.deca import DecaEncoder
-    from idvid.engines.fantasyid.face_prior import DECA_CONFIG, FacePrior
+    from idvid.engines.fantasyid.face_prior import DECA_CONFIG, FacePrior, mesh_box_points
 
     rng = np.random.default_rng(0)
     model = flame_pickle(tmp_path / "generic_model.pkl", rng)
@@ -159,7 +159,7 @@ def test_deca_and_flame_convert_into_a_working_3d_prior(capsys, tmp_path, astron
     assert prior.flame.shapedirs.shape == (642, 3, 150)  # DECA's 100 shape + 50 expression components
     assert torch.equal(prior.flame.J_regressor, torch.tensor(model["J_regressor"].toarray(), dtype=torch.float32))
     assert prior.flame.parents.tolist() == [-1, 0, 1, 1, 1]
-    points = prior.vertices(astronaut, astronaut_obs.vertices)
+    points = prior.vertices(astronaut, mesh_box_points(astronaut_obs.vertices))
     assert points.shape == (642, 3) and np.isfinite(points).all()
     # a code of zeros is FLAME's template: shape, expression and pose at rest
     zeros = torch.zeros(1, 100), torch.zeros(1, 50), torch.zeros(1, 6)

@@ -11,6 +11,7 @@ import torch
 from cli_helpers import error_line, run_cli
 
 from idvid.engines import RuntimeOptions, engine_kind, load_engine, plan_generation
+from idvid.engines.fantasyid.face_prior import mesh_box_points
 from idvid.engines.fantasyid.pipeline import FantasyIDEnginePipeline
 from idvid.engines.fantasyid.point_cloud import read_point_cloud, write_point_cloud
 from idvid.engines.fantasyid.tiny import tiny_face_vertices, tiny_mesh
@@ -65,8 +66,8 @@ def test_face_attention_runs_after_every_other_block_once_per_step(tiny_fantasyi
 
 def test_the_3d_prior_reads_each_face(tiny_fantasyid, astronaut, astronaut_obs, grace, grace_obs):
     prior = tiny_fantasyid.face_prior
-    one, again = (prior.vertices(astronaut, astronaut_obs.vertices) for _ in range(2))
-    other = prior.vertices(grace, grace_obs.vertices)
+    one, again = (prior.vertices(astronaut, mesh_box_points(astronaut_obs.vertices)) for _ in range(2))
+    other = prior.vertices(grace, mesh_box_points(grace_obs.vertices))
     assert one.shape == (642, 3) and np.array_equal(one, again)
     assert np.abs(one - other).max() > 1e-5  # another face, another shape
 

@@ -51,9 +51,10 @@ class FacePrior:
         return cls(deca, Flame({name: flame[name].numpy() for name in FLAME_KEYS}))
 
     @torch.no_grad()
-    def vertices(self, photo: np.ndarray, mesh_points: np.ndarray) -> np.ndarray:
-        """photo: (H, W, 3) uint8 RGB; mesh_points: idvid's (478, 2+) face mesh in its pixels."""
-        crop = deca_crop(photo, np.asarray(mesh_points)[list(FACE_BOX_POINTS), :2])
+    def vertices(self, photo: np.ndarray, face_points: np.ndarray) -> np.ndarray:
+        """photo: (H, W, 3) uint8 RGB; face_points: (N, 2) pixels spanning DECA's 68-landmark box
+        (:func:`mesh_box_points` or :func:`five_point_box`)."""
+        crop = deca_crop(photo, face_points)
         code = self.deca(torch.from_numpy(crop).permute(2, 0, 1)[None])
         return self.flame(code["shape"], code["exp"], code["pose"])[0].numpy()
 
@@ -66,6 +67,22 @@ class FacePrior:
         save_file({k: v.contiguous() for k, v in self.deca.state_dict().items()}, folder / DECA_FILE)
         save_file({name: getattr(self.flame, name).contiguous() for name in FLAME_KEYS}, folder / FLAME_FILE)
         (folder / DECA_CONFIG).write_text(json.dumps(self.deca.config))
+
+
+def mesh_box_points(mesh_vertices: np.ndarray) -> np.ndarray:
+    """The points of idvid's (478, 3) face mesh that span DECA's box, as (N, 2) pixels."""
+    return np.asarray(mesh_vertices)[list(FACE_BOX_POINTS), :2]
+
+
+def five_point_box(landmarks: np.ndarray) -> np.ndarray:
+    """DECA's box estimated from five landmarks (eyes, nose, mouth corners) alone, as its four
+    corners: 2.3 eye distances wide, from brow height (0.35 eye-to-mouth above the eyes) to the
+    chin (0.75 below the mouth). For aligned crops, whose face mesh is not kept."""
+    eyes, mouth = landmarks[:2].mean(0), landmarks[3:].mean(0)
+    eye_distance, eye_to_mouth = np.linalg.norm(landmarks[0] - landmarks[1]), mouth[1] - eyes[1]
+    left, right = eyes[0] - 1.15 * eye_distance, eyes[0] + 1.15 * eye_distance
+    top, bottom = eyes[1] - 0.35 * eye_to_mouth, mouth[1] + 0.75 * eye_to_mouth
+    return np.array([[left, top], [right, top], [left, bottom], [right, bottom]], np.float32)
 
 
 def has_files(folder: Path) -> bool:

@@ -21,7 +21,7 @@ from idvid.engines.base import FaceInput, reference_pixels
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
 from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
-from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, FacePrior, has_files
+from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, FacePrior, has_files, mesh_box_points
 from idvid.engines.fantasyid.mesh_sampling import MeshSampling
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
@@ -43,6 +43,12 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
     cache_unsupported = None
     face_prior: FacePrior | None = None  # DECA + FLAME; None: the call needs ``face_mesh``
 
+    def __init__(self, tokenizer, text_encoder, vae, transformer, scheduler, generation_defaults: dict | None = None,
+                 weights_trained: bool = False):
+        """``weights_trained``: the face modules were trained by ``idvid train`` after the release."""
+        super().__init__(tokenizer, text_encoder, vae, transformer, scheduler, generation_defaults)
+        self.register_to_config(weights_trained=weights_trained)
+
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> FantasyIDEnginePipeline:
         """A preset name (``fantasyid``, ``tiny-fantasyid``) or the released folder as downloaded:
@@ -51,12 +57,14 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         preset, source = published_source(str(pretrained_model_name_or_path), "fantasyid", "FantasyID", kwargs)
         if preset is not None:
             return cls._tiny(preset)
-        check_model_dir(source, replaced={"transformer": transformer_folder(Path(source))})
+        index = check_model_dir(source, replaced={"transformer": transformer_folder(Path(source))})
         check_files(Path(source) / FACE_ENCODER_DIR)  # before gigabytes load
         mesh = load_mesh_sampling(source)
         with model_file_errors(source):
-            pipeline = cls(**load_components(Path(source), kwargs.get("torch_dtype")),
-                           generation_defaults=kwargs.get("generation_defaults"))
+            # a folder idvid saved keeps its own defaults; the release takes the preset's (or ConsisID's)
+            defaults = index.get("generation_defaults") or kwargs.get("generation_defaults")
+            pipeline = cls(**load_components(Path(source), kwargs.get("torch_dtype")), generation_defaults=defaults,
+                           weights_trained=index.get("weights_trained", False))
         pipeline.transformer.set_mesh(mesh)
         pipeline.face_encoder = FaceEncoder.from_dir(Path(source) / FACE_ENCODER_DIR)
         prior = face_prior_dir(Path(source))
@@ -152,7 +160,7 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         from idvid.engines.fantasyid.point_cloud import read_point_cloud
 
         if face_mesh is None:
-            return self.face_prior.vertices(photo, observation.vertices)
+            return self.face_prior.vertices(photo, mesh_box_points(observation.vertices))
         vertices = face_mesh if isinstance(face_mesh, np.ndarray) else read_point_cloud(face_mesh)
         expected = self.transformer.vertex_spiral_net.mesh.spirals[0].shape[0]
         if vertices.shape != (expected, 3):

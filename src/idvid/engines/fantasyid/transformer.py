@@ -60,10 +60,12 @@ class FaceLayerAttention(nn.ModuleList):
 
     def forward(self, hidden_states: torch.Tensor, face_tokens: torch.Tensor, layer: int,
                 identity_weight: torch.Tensor | None = None) -> torch.Tensor:
-        update = self[layer // self.interval](face_tokens.to(hidden_states.dtype), hidden_states)
+        attention = self[layer // self.interval]
+        dtype = attention.to_q.weight.dtype  # float32 while training under a half-precision backbone
+        update = attention(face_tokens.to(dtype), hidden_states.to(dtype))
         if identity_weight is not None:
             update = update * identity_weight.to(update)[:, None, None]
-        return hidden_states + update
+        return hidden_states + update.to(hidden_states.dtype)
 
 
 class FantasyIDTransformer3DModel(CogVideoXTransformer3DModel):
@@ -167,13 +169,14 @@ class FantasyIDTransformer3DModel(CogVideoXTransformer3DModel):
     def face_tokens(self, id_cond: torch.Tensor, id_vit_hidden: list[torch.Tensor],
                     face_vertices: torch.Tensor) -> torch.Tensor:
         """(B, Q + V', token_dim): the 2D tokens, then the 3D tokens of the point cloud."""
-        dtype = self.dtype
+        dtype = self.face_abstractor.proj_out.dtype  # each module runs in its own precision
         tokens_2d = self.face_abstractor(id_cond.to(dtype), [h.to(dtype) for h in id_vit_hidden])
         # The vertex network runs in float32 whatever the model's precision, as released.
         self.vertex_spiral_net.float()
-        per_vertex = self.vertex_spiral_net(face_vertices.float(), tokens_2d.float()).to(dtype)
-        tokens_3d = rearrange(self.vertex_reducer(rearrange(per_vertex, "b v c -> b c v")), "b c n -> b n c")
-        return torch.cat([tokens_2d, tokens_3d], dim=1)
+        per_vertex = self.vertex_spiral_net(face_vertices.float(), tokens_2d.float())
+        reducer_dtype = self.vertex_reducer.conv_block1.residual_conv.weight.dtype
+        tokens_3d = self.vertex_reducer(rearrange(per_vertex.to(reducer_dtype), "b v c -> b c v"))
+        return torch.cat([tokens_2d, rearrange(tokens_3d, "b c n -> b n c").to(dtype)], dim=1)
 
     @contextmanager
     def face_context(self, face_tokens: torch.Tensor):

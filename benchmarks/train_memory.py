@@ -5,7 +5,8 @@
 Every model is built on the meta device from its published config (no weights allocated), so the
 parameter counts are exact. Bytes per parameter follow what the trainer does: the frozen backbone
 and text encoder in bf16, the VAE in float32, and for every trained parameter its float32 weight,
-gradient and two AdamW moments plus the EMA copy (20 bytes). Activations assume the recipes'
+gradient and two AdamW moments plus the EMA copy (20 bytes); frozen face models (FantasyID's EVA-CLIP,
+BiSeNet and DECA) in float32. Activations assume the recipes'
 gradient checkpointing and a latent cache (no VAE encoding in the step): each block's input is
 kept (tokens x width, bf16) and one block is recomputed at a time; that block's working set is
 estimated as tokens x (12 x width + 2 x ffn width) bf16 values. Real runs add the CUDA context and
@@ -36,6 +37,7 @@ VAES = {"cogvideox": AutoencoderKLCogVideoX, "wan": AutoencoderKLWan}
 # recipe -> (backbone row of adapter_params, family, frames, height, width, VAE factors (t, s), batch)
 RECIPES = {
     "cogvideox-5b-i2v": ("CogVideoX-5B-I2V", "cogvideox", 49, 480, 720, (4, 8), 1),
+    "fantasyid": ("CogVideoX-5B-I2V", "cogvideox", 49, 480, 720, (4, 8), 1),
     "wan2.1-1.3b": ("Wan2.1-T2V-1.3B", "wan", 81, 480, 832, (4, 8), 1),
     "wan2.1-14b": ("Wan2.1-T2V-14B", "wan", 81, 480, 832, (4, 8), 1),
 }
@@ -45,14 +47,37 @@ def params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def recipe_memory(row: str, family: str, frames: int, height: int, width: int, factors, batch: int) -> dict:
+def idvid_adapter(transformer) -> tuple[int, int]:
+    """(trained parameters, frozen face-model parameters) of idvid's adapter on ``transformer``."""
+    return params(FaceKnowledgeEncoder()) + params(IdentityInjector.for_transformer(transformer, identity_dim=512)), 0
+
+
+def fantasyid_face_modules(transformer) -> tuple[int, int]:
+    """FantasyID's face modules on the same backbone (released layout: face attention after every
+    other block), and its frozen face models: EVA02-CLIP-L's vision tower, BiSeNet, DECA's encoder."""
+    from idvid.engines.consisid.eva_clip import EvaVisionTower
+    from idvid.engines.consisid.parsing import BiSeNet
+    from idvid.engines.fantasyid.deca import DecaEncoder
+    from idvid.training.fantasyid import FACE_MODULES
+    from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
+
+    face = FantasyIDTransformer3DModel(**dict(transformer.config), cross_attn_interval=2)
+    trained = sum(params(getattr(face, name)) for name in FACE_MODULES)
+    return trained, params(EvaVisionTower()) + params(BiSeNet()) + params(DecaEncoder())
+
+
+TRAINED = {"fantasyid": fantasyid_face_modules}
+
+
+def recipe_memory(name: str, row: str, family: str, frames: int, height: int, width: int, factors,
+                  batch: int) -> dict:
     cls, config = BACKBONES[row]
     with init_empty_weights():
         transformer = cls(**config)
         encoder_cls, config_cls, text_config = TEXT_ENCODERS[family]
         text_encoder = encoder_cls(config_cls(**text_config))
         vae = VAES[family]()
-        adapter = params(FaceKnowledgeEncoder()) + params(IdentityInjector.for_transformer(transformer, identity_dim=512))
+        trained, face_models = TRAINED.get(name, idvid_adapter)(transformer)
     width_model = transformer.config.num_attention_heads * transformer.config.attention_head_dim
     ffn = transformer.config.get("ffn_dim") or 4 * width_model
     temporal, spatial = factors
@@ -62,23 +87,27 @@ def recipe_memory(row: str, family: str, frames: int, height: int, width: int, f
         "backbone (bf16)": params(transformer) * 2 / GB,
         "text encoder (bf16)": params(text_encoder) * 2 / GB,
         "VAE (fp32)": params(vae) * 4 / GB,
-        "adapter + grads + AdamW + EMA": adapter * 20 / GB,
+        "frozen face models (fp32)": face_models * 4 / GB,
+        "trained + grads + AdamW + EMA": trained * 20 / GB,
         "checkpointed block inputs": tokens * width_model * 2 * layers / GB,
         "one block recomputed": tokens * (12 * width_model + 2 * ffn) * 2 / GB,
         "_tokens": tokens,
+        "_trained": trained,
         "_seconds": 3 * (2 * params(transformer) * tokens + 4 * tokens**2 * width_model * layers) / EFFECTIVE_FLOPS,
     }
 
 
 def main() -> None:
-    print("| recipe | video tokens | backbone | text encoder | VAE | adapter state | activations | total | step |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| recipe | video tokens | trained | backbone | text encoder | VAE | face models | trained state | "
+          "activations | total | step |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, spec in RECIPES.items():
-        m = recipe_memory(*spec)
+        m = recipe_memory(name, *spec)
         activations = m["checkpointed block inputs"] + m["one block recomputed"]
         total = sum(v for k, v in m.items() if not k.startswith("_"))
-        print(f"| {name} | {m['_tokens']:,} | {m['backbone (bf16)']:.1f} GB | {m['text encoder (bf16)']:.1f} GB | "
-              f"{m['VAE (fp32)']:.2f} GB | {m['adapter + grads + AdamW + EMA']:.1f} GB | {activations:.1f} GB | "
+        print(f"| {name} | {m['_tokens']:,} | {m['_trained'] / 1e6:.1f}M | {m['backbone (bf16)']:.1f} GB | "
+              f"{m['text encoder (bf16)']:.1f} GB | {m['VAE (fp32)']:.2f} GB | {m['frozen face models (fp32)']:.1f} GB | "
+              f"{m['trained + grads + AdamW + EMA']:.1f} GB | {activations:.1f} GB | "
               f"{total:.1f} GB ({total - m['text encoder (bf16)']:.1f} GB with the text encoder on the CPU) | "
               f"{m['_seconds']:.1f} s |")
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from reference_helpers import TOLERANCE, recipe_weights
 from skimage import data
 
 from idvid.engines.consisid.arcface import TEMPLATE, ArcFace
@@ -23,29 +24,6 @@ from idvid.face.align import similarity_matrix
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "consisid"
 EVA_SEED, BISENET_SEED = 1, 3
-TOLERANCE = 1e-5
-
-
-def recipe_weights(shapes: dict, seed: int) -> dict:
-    """Deterministic weights for a state dict's (name -> shape); same names and shapes give the same tensors."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for name in sorted(shapes):
-        shape = tuple(shapes[name])
-        if name.endswith("num_batches_tracked"):
-            out[name] = torch.zeros(shape, dtype=torch.long)
-        elif name.endswith("running_var"):
-            out[name] = torch.rand(shape, generator=g) + 0.5
-        elif name.endswith("weight") and len(shape) >= 2:
-            fan_in = 1
-            for s in shape[1:]:
-                fan_in *= s
-            out[name] = torch.randn(shape, generator=g) / fan_in ** 0.5
-        elif name.endswith("weight"):
-            out[name] = 1 + 0.1 * torch.randn(shape, generator=g)
-        else:
-            out[name] = 0.1 * torch.randn(shape, generator=g)
-    return out
 
 
 def reference_eva() -> EvaVisionTower:

@@ -78,7 +78,7 @@ def mesh_pickle(path):
     levels = [icosphere(SUBDIVISIONS - level) for level in range(3)]
 
     def matrices(transforms):
-        return [scipy.sparse.csc_matrix((t.value, (t.row, t.col)), shape=t.size) for t in transforms]
+        return [scipy.sparse.csc_matrix((t.value, (t.row, t.col)), shape=t.shape) for t in transforms]
 
     data = {"face": [faces for _, faces, _ in levels], "vertices": [v for v, _, _ in levels],
             "down_transform": matrices(mesh.down), "up_transform": matrices(mesh.up)}
@@ -95,8 +95,8 @@ def test_convert_writes_the_mesh_hierarchy_once(capsys, tmp_path):
     for a, b in zip(converted.spirals, expected.spirals):
         assert np.array_equal(a, b)
     for a, b in zip(converted.up + converted.down, expected.up + expected.down):
-        dense_a = scipy.sparse.coo_matrix((a.value, (a.row, a.col)), shape=a.size).toarray()
-        dense_b = scipy.sparse.coo_matrix((b.value, (b.row, b.col)), shape=b.size).toarray()
+        dense_a = scipy.sparse.coo_matrix((a.value, (a.row, a.col)), shape=a.shape).toarray()
+        dense_b = scipy.sparse.coo_matrix((b.value, (b.row, b.col)), shape=b.shape).toarray()
         assert np.array_equal(dense_a, dense_b)
     code, _, err = run_cli(capsys, "convert", "--mesh-sampling", tmp_path / "transform.pkl", "--out", tmp_path / "p")
     assert code == 1 and "exists" in error_line(err)  # never overwritten unasked

@@ -75,7 +75,7 @@ def test_the_3d_prior_reads_each_face(tiny_fantasyid, astronaut, astronaut_obs, 
 def test_a_fresh_mesh_hierarchy_matches_the_tiny_models(tiny_fantasyid):
     mesh = tiny_mesh()
     assert [s.shape for s in mesh.spirals] == [(642, 9), (162, 9)]
-    assert [t.size for t in mesh.down] == [(162, 642), (42, 162)] and [t.size for t in mesh.up] == [(642, 162),
+    assert [t.shape for t in mesh.down] == [(162, 642), (42, 162)] and [t.shape for t in mesh.up] == [(642, 162),
                                                                                                       (162, 42)]
     # every spiral starts at its vertex and lists its one-ring (5 or 6 neighbours on an icosphere) next
     assert (mesh.spirals[0][:, 0] == np.arange(642)).all()

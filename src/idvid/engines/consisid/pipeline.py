@@ -10,13 +10,14 @@ work, and the engine-neutral call and progress.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from diffusers import ConsisIDPipeline
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
-from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
+from idvid.engines.consisid.face_encoder import FaceCondition, FaceEncoder, check_files
 from idvid.engines.consisid.limits import loaded_spec, plan_for_spec
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
 from idvid.engines.output import VideoOutput, array_output
@@ -103,27 +104,43 @@ class ConsisIDEnginePipeline(ConsisIDPipeline, DiffusersRuntime, EngineInputs):
         """Generate a video of the person in ``faces`` (one photo: a path, an (H, W, 3) uint8
         array, or an analysis made from a file) doing what ``prompt`` says.
         ``identity_guidance_scale`` is accepted for the common call and ignored (said once)."""
-        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
-                                                           guidance_scale, identity_guidance_scale, seed,
-                                                           face_index, fps, negative_prompt), output_type,
-                                 photos=len(as_face_list(faces)))
-        photos, observations = self.references(faces, face_index)
-        face = self.face_encoder.condition(reference_pixels(photos[0]), observations[0].detection.landmarks,
-                                           self._execution_device, self.transformer.dtype)
+        return self._generate(prompt, faces, GenerationOptions(num_frames, height, width, num_inference_steps,
+                                                               guidance_scale, identity_guidance_scale, seed,
+                                                               face_index, fps, negative_prompt),
+                              generator, output_type, progress)
+
+    def _generate(self, prompt: str, faces, options: GenerationOptions, generator: torch.Generator | None,
+                  output_type: str, progress, **inputs) -> VideoOutput:
+        """The call: the request checked, the face read, the video made with :meth:`_face_inputs`'s
+        first frame and pipeline arguments."""
+        opt = self.check_request(prompt, options, output_type, photos=len(as_face_list(faces)))
+        photos, observations = self.references(faces, options.face_index)
+        photo = reference_pixels(photos[0])
+        face = self.face_encoder.condition(photo, observations[0].detection.landmarks, self._execution_device,
+                                           self.transformer.dtype)
         if generator is None:
-            generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
+            generator = torch.Generator("cpu").manual_seed(0 if options.seed is None else options.seed)
 
         from PIL import Image
 
         from idvid.video import to_uint8
 
+        with self._face_inputs(face, photo, observations[0], **inputs) as (first_frame, face_kwargs):
+            video = self.call_pipeline(
+                super().__call__, opt["num_inference_steps"], progress,
+                image=Image.fromarray(first_frame), prompt=prompt, negative_prompt=options.negative_prompt or None,
+                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
+                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
+                generator=generator, **face_kwargs,
+            )
+        return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)
+
+    @contextmanager
+    def _face_inputs(self, face: FaceCondition, photo, observation):
+        """(first frame, pipeline arguments) for one face: ConsisID's face alone on white, and its
+        ArcFace and EVA-CLIP features."""
         device = self._execution_device
-        video = self.call_pipeline(
-            super().__call__, opt["num_inference_steps"], progress,
-            image=Image.fromarray(face.image), prompt=prompt, negative_prompt=negative_prompt or None,
-            height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
-            num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"], generator=generator,
+        yield face.image, dict(
             id_cond=face.id_cond.to(device), id_vit_hidden=[h.to(device) for h in face.id_vit_hidden],
             kps_cond=face.landmarks,  # only a checkpoint trained with keypoints (config is_kps) reads them
         )
-        return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)

@@ -32,7 +32,7 @@ def _mesh_sampling(source: Path, target: Path, overwrite: bool) -> str:
 
     mesh = MeshSampling.from_transform_pickle(source)
     mesh.save(target, overwrite=overwrite)
-    sizes = " -> ".join(str(s.shape[0]) for s in mesh.spirals) + f" -> {mesh.down[-1].size[0]}"
+    sizes = " -> ".join(str(s.shape[0]) for s in mesh.spirals) + f" -> {mesh.down[-1].shape[0]}"
     return f"wrote {target} (mesh levels {sizes} vertices, spirals of {mesh.spirals[0].shape[1]})"
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from idvid.engines.fantasyid.safe_pickle import Sparse
 from idvid.errors import ConfigError
 
 SPIRAL_LENGTH = 9  # the released network's spiral convolutions read 9 vertices
@@ -21,27 +22,12 @@ LEVELS = 2  # the released network climbs two levels: 314 -> 1256 -> 5023 vertic
 
 
 @dataclass(frozen=True)
-class SparseTransform:
-    """A (rows, cols) sampling matrix as COO triplets."""
-
-    row: np.ndarray
-    col: np.ndarray
-    value: np.ndarray
-    size: tuple[int, int]
-
-    def tensors(self):
-        import torch
-
-        return torch.from_numpy(self.row), torch.from_numpy(self.col), torch.from_numpy(self.value)
-
-
-@dataclass(frozen=True)
 class MeshSampling:
     """spirals[l]: (V_l, 9) int64; down[l]: V_l -> V_{l+1}; up[l]: V_{l+1} -> V_l; l < LEVELS."""
 
     spirals: list
-    down: list[SparseTransform]
-    up: list[SparseTransform]
+    down: list[Sparse]
+    up: list[Sparse]
 
     @classmethod
     def from_transform_pickle(cls, path: str | Path, levels: int = LEVELS) -> MeshSampling:
@@ -59,8 +45,8 @@ class MeshSampling:
                    for level in range(levels)]
 
         def transforms(key):
-            return [SparseTransform(np.asarray(m.row, np.int64), np.asarray(m.col, np.int64),
-                                    np.asarray(m.value, np.float32), m.shape) for m in data[key][:levels]]
+            return [Sparse(np.asarray(m.row, np.int64), np.asarray(m.col, np.int64), np.asarray(m.value, np.float32),
+                           m.shape) for m in data[key][:levels]]
 
         return cls(spirals, transforms("down_transform"), transforms("up_transform"))
 
@@ -69,7 +55,7 @@ class MeshSampling:
         for name in ("down", "up"):
             for level, t in enumerate(getattr(self, name)):
                 arrays |= {f"{name}_{level}_row": t.row, f"{name}_{level}_col": t.col,
-                           f"{name}_{level}_value": t.value, f"{name}_{level}_size": np.asarray(t.size)}
+                           f"{name}_{level}_value": t.value, f"{name}_{level}_size": np.asarray(t.shape)}
         from idvid.atomic import atomic_output
 
         with atomic_output(Path(path), overwrite) as tmp, open(tmp, "wb") as f:
@@ -81,9 +67,7 @@ class MeshSampling:
             levels = sum(1 for key in arrays.files if key.startswith("spirals_"))
 
             def transforms(name):
-                return [SparseTransform(arrays[f"{name}_{level}_row"], arrays[f"{name}_{level}_col"],
-                                        arrays[f"{name}_{level}_value"],
-                                        tuple(int(n) for n in arrays[f"{name}_{level}_size"]))
-                        for level in range(levels)]
+                return [Sparse(arrays[f"{name}_{level}_row"], arrays[f"{name}_{level}_col"], arrays[f"{name}_{level}_value"],
+                               tuple(int(n) for n in arrays[f"{name}_{level}_size"])) for level in range(levels)]
 
             return cls([arrays[f"spirals_{level}"] for level in range(levels)], transforms("down"), transforms("up"))

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from idvid.engines.base import FaceInput, reference_pixels
+from idvid.engines.base import FaceInput
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
 from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
@@ -25,10 +26,9 @@ from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, FacePrior, has_
 from idvid.engines.fantasyid.mesh_sampling import MeshSampling
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source
-from idvid.engines.output import VideoOutput, array_output
+from idvid.engines.output import VideoOutput
 from idvid.engines.request import GenerationOptions, GenerationPlan
 from idvid.errors import ConfigError, ModelFileError
-from idvid.face.analyzer import as_face_list
 
 logger = logging.getLogger("idvid")
 
@@ -123,37 +123,24 @@ class FantasyIDEnginePipeline(ConsisIDEnginePipeline):
         ``face_mesh``: their FLAME point cloud, a ``.ply`` path or a (V, 3) array; left out, DECA
         and FLAME compute it from the photo.
         ``identity_guidance_scale`` is accepted for the common call and ignored (said once)."""
-        opt = self.check_request(prompt, GenerationOptions(num_frames, height, width, num_inference_steps,
-                                                           guidance_scale, identity_guidance_scale, seed,
-                                                           face_index, fps, negative_prompt), output_type,
-                                 photos=len(as_face_list(faces)))
         if face_mesh is None and self.face_prior is None:
             raise ConfigError(NEEDS_DECA_FLAME.format(folder="<FantasyID folder>/face_prior"))
-        photos, observations = self.references(faces, face_index)
-        photo = reference_pixels(photos[0])
-        vertices = self.face_vertices(face_mesh, photo, observations[0])
+        return self._generate(prompt, faces, GenerationOptions(num_frames, height, width, num_inference_steps,
+                                                               guidance_scale, identity_guidance_scale, seed,
+                                                               face_index, fps, negative_prompt),
+                              generator, output_type, progress, face_mesh=face_mesh)
+
+    @contextmanager
+    def _face_inputs(self, face, photo: np.ndarray, observation, face_mesh: FaceMesh | None = None):
+        """The aligned face as the first frame; the face tokens (2D features and the 3D shape) set
+        on the transformer's face attention for the whole call."""
         device = self._execution_device
-        face = self.face_encoder.condition(photo, observations[0].detection.landmarks, device,
-                                           self.transformer.dtype)
+        vertices = torch.from_numpy(self.face_vertices(face_mesh, photo, observation))[None].to(device)
         tokens = self.transformer.face_tokens(face.id_cond.to(device), [h.to(device) for h in face.id_vit_hidden],
-                                              torch.from_numpy(vertices)[None].to(device))
-        if generator is None:
-            generator = torch.Generator("cpu").manual_seed(0 if seed is None else seed)
-
-        from PIL import Image
-
-        from idvid.video import to_uint8
-
+                                              vertices)
         # ConsisID's loop names no cache context; CogVideoX's names one for its batched CFG forward
         with self.transformer.face_context(tokens), self.transformer.cache_context("cond_uncond"):
-            video = self.call_pipeline(
-                super(ConsisIDEnginePipeline, self).__call__, opt["num_inference_steps"], progress,
-                image=Image.fromarray(face.crop), prompt=prompt, negative_prompt=negative_prompt or None,
-                height=opt["height"], width=opt["width"], num_frames=opt["num_frames"],
-                num_inference_steps=opt["num_inference_steps"], guidance_scale=opt["guidance_scale"],
-                generator=generator, use_dynamic_cfg=False,
-            )
-        return array_output(to_uint8(video, value_range=(0, 1)), opt["fps"], output_type)
+            yield face.crop, {}
 
     def face_vertices(self, face_mesh: FaceMesh | None, photo: np.ndarray, observation) -> np.ndarray:
         """The (V, 3) float32 point cloud: ``face_mesh`` when given, else DECA and FLAME on the photo."""

@@ -64,7 +64,8 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 @dataclass(frozen=True)
 class Sparse:
-    """A sparse matrix as COO triplets, in the order scipy's ``tocoo()`` lists them."""
+    """A sparse matrix as COO triplets, in the order scipy's ``tocoo()`` lists them (the order
+    FantasyID's mesh sampling sums in)."""
 
     row: np.ndarray
     col: np.ndarray

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from idvid.engines.consisid.tiny import ARCFACE_DIM, EVA_EMBED, EVA_WIDTH
-from idvid.engines.fantasyid.mesh_sampling import LEVELS, SPIRAL_LENGTH, MeshSampling, SparseTransform
+from idvid.engines.fantasyid.mesh_sampling import LEVELS, SPIRAL_LENGTH, MeshSampling
+from idvid.engines.fantasyid.safe_pickle import Sparse
 from idvid.models.backbones import FAMILIES
 
 EVA_PATCHES = 16  # the tiny EVA tower: 56 px in 14 px patches
@@ -85,12 +86,12 @@ def tiny_mesh() -> MeshSampling:
         (vertices, faces, parents), coarse = levels[level], len(levels[level + 1][0])
         spirals.append(extract_spirals(vertices, faces, SPIRAL_LENGTH))
         keep = np.arange(coarse)
-        down.append(SparseTransform(keep, keep, np.ones(coarse, np.float32), (coarse, len(vertices))))
+        down.append(Sparse(keep, keep, np.ones(coarse, np.float32), (coarse, len(vertices))))
         pairs = np.array(parents, np.int64).reshape(-1)
-        up.append(SparseTransform(np.concatenate([keep, np.repeat(np.arange(coarse, len(vertices)), 2)]),
-                                  np.concatenate([keep, pairs]),
-                                  np.concatenate([np.ones(coarse), np.full(len(pairs), 0.5)]).astype(np.float32),
-                                  (len(vertices), coarse)))
+        up.append(Sparse(np.concatenate([keep, np.repeat(np.arange(coarse, len(vertices)), 2)]),
+                         np.concatenate([keep, pairs]),
+                         np.concatenate([np.ones(coarse), np.full(len(pairs), 0.5)]).astype(np.float32),
+                         (len(vertices), coarse)))
     return MeshSampling(spirals, down, up)
 
 

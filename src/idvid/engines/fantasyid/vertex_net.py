@@ -19,14 +19,15 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from idvid.engines.fantasyid.mesh_sampling import MeshSampling, SparseTransform
+from idvid.engines.fantasyid.mesh_sampling import MeshSampling
+from idvid.engines.fantasyid.safe_pickle import Sparse
 
 
-def pool(x: torch.Tensor, transform: SparseTransform) -> torch.Tensor:
+def pool(x: torch.Tensor, transform: Sparse) -> torch.Tensor:
     """(B, V_in, C) -> (B, V_out, C): every output vertex is a weighted sum of input vertices."""
-    row, col, value = (t.to(x.device) for t in transform.tensors())
+    row, col, value = (torch.from_numpy(t).to(x.device) for t in (transform.row, transform.col, transform.value))
     weighted = x.index_select(1, col) * value.to(x.dtype)[:, None]
-    out = x.new_zeros(x.shape[0], transform.size[0], x.shape[2])
+    out = x.new_zeros(x.shape[0], transform.shape[0], x.shape[2])
     return out.index_add_(1, row, weighted)
 
 
@@ -47,7 +48,7 @@ class SpiralDeblock(nn.Module):
         super().__init__()
         self.conv = SpiralConv(channels, channels, spiral_length)
 
-    def forward(self, x: torch.Tensor, up: SparseTransform, spirals: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, up: Sparse, spirals: torch.Tensor) -> torch.Tensor:
         return F.elu(self.conv(pool(x, up), spirals))
 
 
@@ -156,7 +157,7 @@ class VertexSpiralNet(nn.Module):
 
     def set_mesh(self, mesh: MeshSampling) -> None:
         """Attach the mesh hierarchy; its coarsest level must have ``num_coarse_vertices``."""
-        coarse = mesh.down[len(self.vtx_upsampler.de_layers) - 2].size[0]
+        coarse = mesh.down[len(self.vtx_upsampler.de_layers) - 2].shape[0]
         if coarse != self.num_coarse_vertices:
             raise ValueError(f"the mesh's coarse level has {coarse} vertices, the model expects "
                              f"{self.num_coarse_vertices}")

@@ -13,36 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from reference_helpers import TOLERANCE, max_difference, recipe_weights
 from safetensors.torch import load_file
 
 from idvid.engines.fantasyid.face_abstractor import FaceAbstractor
-from idvid.engines.fantasyid.mesh_sampling import MeshSampling, SparseTransform
+from idvid.engines.fantasyid.mesh_sampling import MeshSampling
+from idvid.engines.fantasyid.safe_pickle import Sparse
 from idvid.engines.fantasyid.spirals import extract_spirals
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel, LayerAttention
 from idvid.engines.fantasyid.vertex_net import VertexReducer, VertexSpiralNet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fantasyid"
-TOLERANCE = 1e-5
 TOKEN_DIM, VERTEX_DIM = 128, 8
-
-
-def recipe_weights(shapes: dict, seed: int) -> dict:
-    """The fixtures' weight recipe (README): the same names and shapes give the same tensors."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for name in sorted(shapes):
-        shape = tuple(shapes[name])
-        if name.endswith("num_batches_tracked"):
-            out[name] = torch.zeros(shape, dtype=torch.long)
-        elif name.endswith("running_var"):
-            out[name] = torch.rand(shape, generator=g) + 0.5
-        elif name.endswith("weight") and len(shape) >= 2:
-            out[name] = torch.randn(shape, generator=g) / int(np.prod(shape[1:])) ** 0.5
-        elif name.endswith("weight"):
-            out[name] = 1 + 0.1 * torch.randn(shape, generator=g)
-        else:
-            out[name] = 0.1 * torch.randn(shape, generator=g)
-    return out
 
 
 def with_reference_weights(module: torch.nn.Module, name: str) -> torch.nn.Module:
@@ -66,18 +48,12 @@ def reference_mesh() -> MeshSampling:
     spirals = load_file(FIXTURES / "vertex_spiral_net.safetensors")
 
     def transforms(kind):
-        return [SparseTransform(arrays[f"{kind}_{level}_row"].astype(np.int64),
-                                arrays[f"{kind}_{level}_col"].astype(np.int64),
-                                arrays[f"{kind}_{level}_value"].astype(np.float32),
-                                tuple(int(n) for n in arrays[f"{kind}_{level}_shape"])) for level in range(2)]
+        return [Sparse(arrays[f"{kind}_{level}_row"].astype(np.int64), arrays[f"{kind}_{level}_col"].astype(np.int64),
+                       arrays[f"{kind}_{level}_value"].astype(np.float32),
+                       tuple(int(n) for n in arrays[f"{kind}_{level}_shape"])) for level in range(2)]
 
     return MeshSampling([spirals[f"spiral_indices.{level}"].numpy() for level in range(2)], transforms("down"),
                         transforms("up"))
-
-
-def close(ours: torch.Tensor, reference: torch.Tensor) -> float:
-    assert ours.shape == reference.shape
-    return float((ours - reference).abs().max())
 
 
 @pytest.mark.parametrize("level", [0, 1, 2])
@@ -95,7 +71,7 @@ def test_the_tiny_transform_pickle_converts_to_the_same_hierarchy():
     for ours, theirs in zip(converted.spirals, expected.spirals):
         assert np.array_equal(ours, theirs)
     for ours, theirs in zip(converted.down + converted.up, expected.down + expected.up):
-        assert ours.size == theirs.size and np.array_equal(ours.row, theirs.row)
+        assert ours.shape == theirs.shape and np.array_equal(ours.row, theirs.row)
         assert np.array_equal(ours.col, theirs.col) and np.array_equal(ours.value, theirs.value)
 
 
@@ -105,7 +81,7 @@ def test_face_abstractor():
     model = with_reference_weights(FaceAbstractor(dim=32, vit_dim=48, id_dim=40, num_vit_tokens=16, cabs_hidden=24,
                                                   num_queries=4, out_dim=TOKEN_DIM, num_latents=4), "face_abstractor")
     hidden = [data[f"input.id_vit_hidden.{i}"] for i in range(5)]
-    assert close(model(data["input.id_cond"], hidden), data["output"]) <= TOLERANCE
+    assert max_difference(model(data["input.id_cond"], hidden), data["output"]) <= TOLERANCE
 
 
 @torch.no_grad()
@@ -113,21 +89,21 @@ def test_vertex_spiral_net():
     data = load_file(FIXTURES / "vertex_spiral_net.safetensors")
     model = with_reference_weights(VertexSpiralNet(VERTEX_DIM, 42, TOKEN_DIM), "vertex_spiral_net")
     model.set_mesh(reference_mesh())
-    assert close(model(data["input.vertices"], data["input.hw"]), data["output"]) <= TOLERANCE
+    assert max_difference(model(data["input.vertices"], data["input.hw"]), data["output"]) <= TOLERANCE
 
 
 @torch.no_grad()
 def test_vertex_reducer():
     data = load_file(FIXTURES / "vertex_reducer.safetensors")
     model = with_reference_weights(VertexReducer(VERTEX_DIM), "vertex_reducer")
-    assert close(model(data["input.x"]), data["output"]) <= TOLERANCE
+    assert max_difference(model(data["input.x"]), data["output"]) <= TOLERANCE
 
 
 @torch.no_grad()
 def test_layer_attention():
     data = load_file(FIXTURES / "layer_attention.safetensors")
     model = with_reference_weights(LayerAttention(192, TOKEN_DIM, heads=4, dim_head=16), "layer_attention")
-    assert close(model(data["input.x"], data["input.latents"]), data["output"]) <= TOLERANCE
+    assert max_difference(model(data["input.x"], data["input.latents"]), data["output"]) <= TOLERANCE
 
 
 @torch.no_grad()
@@ -146,6 +122,6 @@ def test_whole_transformer_forward():
     rotary = (data["input.image_rotary_emb.cos"], data["input.image_rotary_emb.sin"])
     faces = dict(id_cond=data["input.id_cond"], id_vit_hidden=[data[f"input.id_vit_hidden.{i}"] for i in range(5)],
                  face_vertices=data["input.extra_face"])
-    assert close(model(*args, image_rotary_emb=rotary, **faces).sample, data["output"]) <= TOLERANCE
+    assert max_difference(model(*args, image_rotary_emb=rotary, **faces).sample, data["output"]) <= TOLERANCE
     # without face inputs the face attention stays out: the reference's backbone alone
-    assert close(model(*args, image_rotary_emb=rotary).sample, data["output_no_face"]) <= TOLERANCE
+    assert max_difference(model(*args, image_rotary_emb=rotary).sample, data["output_no_face"]) <= TOLERANCE

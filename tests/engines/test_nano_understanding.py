@@ -14,7 +14,9 @@ from idvid.engines.nano.understanding import understand
 
 
 @pytest.mark.parametrize(("prompt", "actions", "scene", "light", "unused"), [
-    ("a woman turns to her left and smiles, on a beach at sunset", ["turn_left", "smile"], "beach", ["sunset"], []),
+    ("a woman turns to her left and smiles, on a beach at sunset", ["turn_left", "smile"], "beach at sunset",
+     ["sunset"], []),
+    ("he nods in a city street at night, in the rain", ["nod"], "city at night, in the rain", ["night", "rain"], []),
     ("she glances over her left shoulder in a snowy forest", ["turn_left"], "snow", [], ["forest"]),  # one place wins
     ("the camera zooms in as she tilts her head to the right, in front of a red wall",
      ["zoom_in", "tilt_right"], "red backdrop", [], []),

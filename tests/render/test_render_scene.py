@@ -120,3 +120,35 @@ def test_spec_validation():
     assert SceneSpec("solid", primary=(1.2, 2, 3)).primary == (1, 2, 3)
     with pytest.raises(ValueError, match="plate"):
         render_scene(SceneSpec("photo"), (10, 10))
+
+
+@pytest.mark.parametrize("kind", ["beach", "city", "forest", "snow"])
+def test_a_time_of_day_repaints_the_sky_and_grades_the_place(kind):
+    h, w = 200, 200
+    day, sunset, night = (render_scene(SceneSpec(kind, time=time), (h, w)).astype(float) for time in (None, "sunset",
+                                                                                                     "night"))
+    sky = day[:20]
+    assert sky[..., 2].mean() > sky[..., 0].mean()  # the daylight sky is blue-leaning
+    horizon = sunset[int(0.45 * h): int(0.6 * h)]
+    assert horizon[..., 0].mean() > horizon[..., 2].mean() + 20  # a warm sky over the same place
+    assert night.mean() < 0.45 * day.mean() and night[:20, :, 2].mean() > night[:20, :, 0].mean()  # dark, blue
+
+
+def test_weather_falls_over_any_scene():
+    h, w = 160, 160
+    for kind in ("office", "beach"):
+        clear = render_scene(SceneSpec(kind), (h, w), t=0.0).astype(float)
+        rain = [render_scene(SceneSpec(kind, weather="rain"), (h, w), t=t).astype(float) for t in (0.0, 0.4)]
+        assert np.abs(rain[0] - rain[1]).mean() > 0.5  # it falls
+        assert rain[0].mean() < clear.mean() - 10  # and darkens the day
+        fog = render_scene(SceneSpec(kind, weather="fog"), (h, w)).astype(float)
+        assert fog.std() < 0.7 * clear.std()  # fog washes contrast out
+        snowing = [render_scene(SceneSpec(kind, weather="snow"), (h, w), t=t) for t in (0.0, 0.4)]
+        assert not np.array_equal(*snowing)
+    plate = np.full((40, 40, 3), 90, np.uint8)
+    photo = render_scene(SceneSpec("photo", weather="rain"), (h, w), t=0.2, plate=plate)
+    assert photo.shape == (h, w, 3) and photo.std() > 0  # the photo's own background gets rain too
+    with pytest.raises(ValueError, match="unknown weather 'hail'"):
+        SceneSpec("beach", weather="hail")
+    with pytest.raises(ValueError, match="unknown time of day 'noon'"):
+        SceneSpec("beach", time="noon")

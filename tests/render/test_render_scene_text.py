@@ -52,3 +52,21 @@ def test_light_words_modify_the_light():
     warm = scene_from_text("a person in an office, warm light").lighting
     assert warm.warmth > SCENE_DEFAULTS["office"][2].warmth
     assert scene_from_text("a dimly lit room, a man nods").lighting.gain < 1
+
+
+@pytest.mark.parametrize("prompt, kind, time, weather", [
+    ("a woman on a beach at sunset", "beach", "sunset", None),
+    ("he walks down a city street at night in the rain", "city", "night", "rain"),
+    ("a foggy forest", "forest", None, "fog"),
+    ("she smiles, snowing, at the office at dawn", "office", "sunset", "snow"),
+    ("he nods in the rain", "photo", None, "rain"),
+    ("at night", "night", None, None),
+])
+def test_time_of_day_and_weather_reach_the_scene(prompt, kind, time, weather):
+    spec = scene_from_text(prompt)
+    assert (spec.kind, spec.time, spec.weather) == (kind, time, weather)
+
+
+def test_weather_dims_and_cools_the_light():
+    clear, rainy = scene_from_text("on a beach").lighting, scene_from_text("on a beach in the rain").lighting
+    assert rainy.gain < clear.gain and rainy.warmth < clear.warmth

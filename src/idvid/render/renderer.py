@@ -89,18 +89,17 @@ class PortraitRenderer:
         self.sampler = DenseSampler(self.size)
         self.source_gap = float(np.linalg.norm(self.stage_mesh[14] - self.stage_mesh[13]))
         # 4. background and light
-        if backdrop is not None:
-            self._scene_still = None
-        elif self.scene.kind == "photo":
-            self._scene_still = cv2.warpAffine(
+        self._plate = None  # the photo's own background, on the stage
+        if self.scene.kind == "photo" and backdrop is None:
+            self._plate = cv2.warpAffine(
                 portrait.plate,
                 self.stage_from_photo,
                 (width, height),
                 flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REFLECT_101,
             )
-        else:
-            self._scene_still = None if self.scene.animated else render_scene(self.scene, self.size, 0.0, self.seed)
+        still = backdrop is None and not self.scene.animated
+        self._scene_still = render_scene(self.scene, self.size, 0.0, self.seed, plate=self._plate) if still else None
 
     # ---- frames ------------------------------------------------------------------------------
 
@@ -225,7 +224,7 @@ class PortraitRenderer:
         elif self._scene_still is not None:
             still = self._scene_still
         else:
-            still = render_scene(self.scene, self.size, t, self.seed)
+            still = render_scene(self.scene, self.size, t, self.seed, plate=self._plate)
         if not np.allclose(camera, [[1, 0, 0], [0, 1, 0]], atol=1e-9):
             still = cv2.warpAffine(
                 still, camera, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101

@@ -73,16 +73,26 @@ class SceneSpec:
         (solid uses primary; gradient goes primary (top) to secondary (bottom); stripes,
         checker and dots alternate the two; named places tint their main surface).
     light: how the scene lights the person; None = the kind's preset.
+    time: "sunset" or "night" over a place (its sky and grade); None: the place's own daylight.
+    weather: "rain", "snow" (falling) or "fog", over any kind; None: clear.
     """
 
     kind: str = "photo"
     primary: RGB | str | None = None
     secondary: RGB | str | None = None
     light: Light | None = None
+    time: str | None = None
+    weather: str | None = None
 
     def __post_init__(self):
+        from idvid.render.scene_weather import TIMES, WEATHERS
+
         if self.kind not in SCENE_DEFAULTS:
             raise ValueError(f"unknown scene kind {self.kind!r}; choose one of {', '.join(SCENE_KINDS)}")
+        if self.time not in (None, *TIMES):
+            raise ValueError(f"unknown time of day {self.time!r}; choose one of {', '.join(TIMES)}")
+        if self.weather not in (None, *WEATHERS):
+            raise ValueError(f"unknown weather {self.weather!r}; choose one of {', '.join(WEATHERS)}")
         for name in ("primary", "secondary"):
             object.__setattr__(self, name, _colour(getattr(self, name), name))
 
@@ -99,7 +109,9 @@ class SceneSpec:
 
     @property
     def animated(self) -> bool:
-        return self.kind in ANIMATED_KINDS
+        from idvid.render.scene_weather import MOVING_WEATHER
+
+        return self.kind in ANIMATED_KINDS or self.weather in MOVING_WEATHER
 
 
 def render_scene(
@@ -109,7 +121,7 @@ def render_scene(
     move gently); seed: layout randomness (trees, stars, buildings); plate: (h, w, 3) uint8
     background for kind "photo" (resized to fill the frame).
     -> (H, W, 3) uint8 RGB, identical for identical arguments."""
-    from idvid.render import scene_kinds
+    from idvid.render import scene_kinds, scene_weather
 
     height, width = int(size[0]), int(size[1])
     if height < 1 or width < 1:
@@ -119,11 +131,16 @@ def render_scene(
             raise ValueError('scene kind "photo" is the portrait\'s own background; pass plate=')
         import cv2
 
-        return cv2.resize(np.asarray(plate, dtype=np.uint8), (width, height), interpolation=cv2.INTER_AREA)
-    base = _static_scene(spec, height, width, int(seed))
+        base = cv2.resize(np.asarray(plate, dtype=np.uint8), (width, height), interpolation=cv2.INTER_AREA)
+        base = _graded(base, spec, int(seed)) if spec.time or spec.weather else base
+    else:
+        base = _static_scene(spec, height, width, int(seed))
     if not spec.animated:
         return base
-    return scene_kinds.animate(spec.kind, base, float(t), int(seed), spec.colours)
+    frame = scene_kinds.animate(spec.kind, base, float(t), int(seed), spec.colours)
+    if spec.weather in scene_weather.MOVING_WEATHER and (spec.kind, spec.weather) != ("snow", "snow"):  # it snows there
+        frame = scene_weather.overlay(frame, spec.weather, float(t), int(seed))
+    return frame
 
 
 @lru_cache(maxsize=16)
@@ -134,7 +151,14 @@ def _static_scene(spec: SceneSpec, height: int, width: int, seed: int) -> np.nda
     primary, secondary = spec.colours
     painter = getattr(scene_kinds, f"paint_{spec.kind}")
     image = painter(height, width, np.random.default_rng(seed), np.float32(primary), np.float32(secondary))
-    out = np.clip(image + 0.5, 0, 255).astype(np.uint8)
+    return _graded(image, spec, seed)
+
+
+def _graded(image: np.ndarray, spec: SceneSpec, seed: int) -> np.ndarray:
+    """``image`` at the spec's time of day and in its weather's air, as read-only uint8."""
+    from idvid.render.scene_weather import grade
+
+    out = np.clip(grade(image, spec.time, spec.weather, seed) + 0.5, 0, 255).astype(np.uint8)
     out.setflags(write=False)
     return out
 

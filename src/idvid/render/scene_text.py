@@ -4,7 +4,9 @@ Words decide, in this order of strength:
 1. a place ("on a beach", "in a snowy forest", "at the office") picks a procedural scene;
 2. a colour attached to a background noun ("a red wall", "blue background") or a pattern
    ("striped", "checkered", "polka dots", "gradient") picks a flat or patterned backdrop;
-3. a time of day or light word ("at sunset", "at night", "warm light") sets the light.
+3. a time of day or light word ("at sunset", "at night", "warm light") sets the light; over a place,
+   a time of day also paints its sky and grades it;
+4. weather ("in the rain", "snowing", "in the fog") falls over any scene and dims its light.
 Colours attached to clothing ("a red shirt") never colour the scene. A prompt that names no
 place and no backdrop keeps the photo's own background.
 """
@@ -24,9 +26,16 @@ PLACES: dict[str, tuple[str, ...]] = {
     "office": ("office", "desk", "workplace", "meeting room", "conference room", "classroom", "library"),
     "city": ("city", "street", "downtown", "skyline", "urban", "buildings", "sidewalk", "town"),
     "studio": ("studio", "stage", "photo shoot", "spotlight"),
-    "sunset": ("sunset", "dusk", "golden hour", "sundown"),
-    "night": ("night", "midnight", "moonlight", "moonlit", "starry", "stars"),
+    "sunset": ("sunset", "dusk", "golden hour", "sundown", "sunrise", "dawn", "evening"),
+    "night": ("night", "nighttime", "midnight", "moonlight", "moonlit", "starry", "stars", "after dark"),
 }
+WEATHER: dict[str, tuple[str, ...]] = {
+    "rain": ("rain", "raining", "rainy", "rainstorm", "storm", "stormy", "drizzle", "downpour", "thunderstorm"),
+    "snow": ("snowing", "snowfall", "snowflakes"),  # "snow" itself names the snowy place
+    "fog": ("fog", "foggy", "mist", "misty", "haze", "hazy"),
+}
+WEATHER_LIGHT: dict[str, Light] = {"rain": Light(0.8, -0.3, 0.0), "snow": Light(1.0, -0.2, 0.0),
+                                   "fog": Light(0.9, -0.1, 0.0)}
 # When two places are named ("a snowy forest", "a beach at sunset") the earlier entry wins the
 # scene and a time of day still sets the light.
 TIME_OF_DAY_LIGHT: dict[str, Light] = {
@@ -61,15 +70,17 @@ def scene_from_text(prompt: str) -> SceneSpec:
     """The scene a prompt describes (kind "photo" when it describes none)."""
     text = _normalise(prompt)
     place = _first_place(text)
-    light = _light(text, place)
+    weather = _find(text, WEATHER)
+    light = _light(text, place, weather)
     if place is not None and place not in TIME_OF_DAY_LIGHT:
-        return SceneSpec(kind=place, light=light)
+        times = [k for k in TIME_OF_DAY_LIGHT if any(_phrase(text, p) >= 0 for p in PLACES[k])]
+        return SceneSpec(kind=place, light=light, time=(times or [None])[0], weather=weather)
     colours, pattern = backdrop_colours(prompt), _find(text, PATTERNS)
     if pattern or colours:
         kind = pattern or ("solid" if len(colours) < 2 else "gradient")
         primary, secondary = (colours + [None, None])[:2]
-        return SceneSpec(kind=kind, primary=primary, secondary=secondary, light=light)
-    return SceneSpec(kind=place or "photo", light=light)
+        return SceneSpec(kind=kind, primary=primary, secondary=secondary, light=light, weather=weather)
+    return SceneSpec(kind=place or "photo", light=light, weather=weather)
 
 
 def _normalise(prompt: str) -> str:
@@ -124,22 +135,23 @@ def backdrop_colours(prompt: str) -> list[str]:
     return list(dict.fromkeys(chosen))[:2]
 
 
-def _light(text: str, place: str | None) -> Light | None:
-    """The light a time of day or light word asks for; None keeps the scene's own preset."""
+def _light(text: str, place: str | None, weather: str | None = None) -> Light | None:
+    """The light a time of day, light word or weather asks for; None keeps the scene's own preset."""
     light = None
     times = [k for k in TIME_OF_DAY_LIGHT if any(_phrase(text, p) >= 0 for p in PLACES[k])]
     if times and place not in TIME_OF_DAY_LIGHT:
         light = TIME_OF_DAY_LIGHT[times[0]]
-    for phrase, extra in LIGHT_WORDS.items():
-        if _phrase(text, phrase) >= 0:
-            light = (light or (SCENE_DEFAULTS[place][2] if place else Light())).then(extra)
+    extras = [extra for phrase, extra in LIGHT_WORDS.items() if _phrase(text, phrase) >= 0]
+    for extra in extras + ([WEATHER_LIGHT[weather]] if weather else []):
+        light = (light or (SCENE_DEFAULTS[place][2] if place else Light())).then(extra)
     return light
 
 
 def light_phrases(prompt: str) -> list[str]:
-    """The time-of-day and light phrases of the prompt, in order."""
+    """The time-of-day, light and weather phrases of the prompt, in order."""
     text = _normalise(prompt)
     phrases = [p for key in TIME_OF_DAY_LIGHT for p in PLACES[key]] + list(LIGHT_WORDS)
+    phrases += [p for ps in WEATHER.values() for p in ps]
     return [p for _, p in sorted((_phrase(text, p), p) for p in phrases if _phrase(text, p) >= 0)]
 
 
@@ -151,7 +163,7 @@ def scene_words(prompt: str) -> set[str]:
     # one place is the scene; of the others only times of day still act (as light)
     acting = {_first_place(text), *TIME_OF_DAY_LIGHT}
     places = [p for key, ps in PLACES.items() if key in acting for p in ps]
-    phrases = places + [p for ps in PATTERNS.values() for p in ps] + list(LIGHT_WORDS)
+    phrases = places + [p for ps in (*PATTERNS.values(), *WEATHER.values()) for p in ps] + list(LIGHT_WORDS)
     colours = set(backdrop_colours(prompt))
     phrases += [w for w, c in {**{c: c for c in NAMED_COLOURS}, **COLOUR_SYNONYMS}.items() if c in colours]
     phrases += list(BACKDROP_NOUNS) if colours else []

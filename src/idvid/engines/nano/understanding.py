@@ -71,9 +71,14 @@ class Understanding:
     @property
     def scene_name(self) -> str:
         """The scene in words: a place, a coloured or patterned backdrop, or the photo's own."""
-        kind, colours = self.scene.kind, " and ".join(self.colours)
         if self.backdrop is not None:
             return f"your background {self.backdrop}"
+        time = f" at {self.scene.time}" if self.scene.time else ""
+        weather = {"rain": ", in the rain", "snow": ", snowing", "fog": ", in fog", None: ""}[self.scene.weather]
+        return self._place_name() + time + weather
+
+    def _place_name(self) -> str:
+        kind, colours = self.scene.kind, " and ".join(self.colours)
         if kind == "photo":
             return "the photo's own background"
         if kind == "solid":

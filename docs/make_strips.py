@@ -24,6 +24,8 @@ EXAMPLES = [
     ("grace_hopper.jpg", "she looks up at the sky at night"),
     ("astronaut.jpg", "she talks and laughs in front of a striped blue and white wall"),
     ("grace_hopper.jpg", "the camera zooms in as she tilts her head to the right, in front of a red wall"),
+    ("grace_hopper.jpg", "she smiles on a city street at night, in the rain"),
+    ("astronaut.jpg", "a woman nods slowly in the foggy mountains"),
 ]
 
 

@@ -67,7 +67,7 @@ def test_every_kind_renders_deterministically(kind):
     assert a.std() > 3 or kind == "solid"  # something is drawn
 
 
-@pytest.mark.parametrize("kind", ["forest", "snow", "city", "night"])
+@pytest.mark.parametrize("kind", ["forest", "snow", "city", "night", "mountains", "desert"])
 def test_seed_changes_the_layout(kind):
     a = render_scene(SceneSpec(kind), (96, 128), seed=0)
     b = render_scene(SceneSpec(kind), (96, 128), seed=1)
@@ -96,6 +96,28 @@ def test_places_look_like_themselves():
     sunset = render_scene(SceneSpec("sunset"), (h, w)).astype(float)
     band = sunset[int(0.5 * h) : int(0.58 * h)]
     assert band[..., 0].mean() > band[..., 2].mean() + 60  # orange glow at the horizon
+
+
+def test_new_places_look_like_themselves():
+    h, w = 200, 200
+    mountains = render_scene(SceneSpec("mountains"), (h, w)).astype(float)
+    assert mountains[5, :, 2].mean() > mountains[5, :, 0].mean() + 30  # sky above
+    assert (mountains[: h // 2].min(axis=2) > 225).mean() > 0.01  # snow on the tall peaks
+    assert mountains[-5, :, 1].mean() > mountains[-5, :, 0].mean() + 20  # green hills below
+    desert = render_scene(SceneSpec("desert"), (h, w)).astype(float)
+    sand = desert[int(0.75 * h):]
+    assert sand[..., 0].mean() > sand[..., 2].mean() + 60 and desert[5, :, 2].mean() > desert[5, :, 0].mean()
+    home = render_scene(SceneSpec("home"), (h, w)).astype(float)
+    wall, window = home[int(0.6 * h), int(0.5 * w)], home[int(0.3 * h), int(0.2 * w)]
+    assert wall[0] > wall[2] + 25 and window[2] > window[0] + 25  # a warm wall, a window on the sky
+
+
+def test_rooms_show_weather_in_their_light_not_falling_inside():
+    rainy_room = SceneSpec("home", weather="rain")
+    assert not rainy_room.animated and rainy_room.falling is None
+    clear = render_scene(SceneSpec("home"), (120, 120)).astype(float)
+    assert render_scene(rainy_room, (120, 120)).astype(float).mean() < clear.mean() - 10
+    assert SceneSpec("beach", weather="rain").falling == "rain" and SceneSpec("snow", weather="snow").falling is None
 
 
 def test_light_presets_match_the_place():
@@ -134,9 +156,9 @@ def test_a_time_of_day_repaints_the_sky_and_grades_the_place(kind):
     assert night.mean() < 0.45 * day.mean() and night[:20, :, 2].mean() > night[:20, :, 0].mean()  # dark, blue
 
 
-def test_weather_falls_over_any_scene():
+def test_weather_falls_over_any_outdoor_scene():
     h, w = 160, 160
-    for kind in ("office", "beach"):
+    for kind in ("city", "beach"):
         clear = render_scene(SceneSpec(kind), (h, w), t=0.0).astype(float)
         rain = [render_scene(SceneSpec(kind, weather="rain"), (h, w), t=t).astype(float) for t in (0.0, 0.4)]
         assert np.abs(rain[0] - rain[1]).mean() > 0.5  # it falls

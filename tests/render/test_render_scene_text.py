@@ -14,6 +14,10 @@ from idvid.render.scene_text import scene_from_text
      ("a person under the stars at night", "night"),
      ("the astronaut waves at sunset", "sunset"),
      ("in the woods, he shakes his head", "forest"),
+     ("she hikes in the mountains and looks up", "mountains"),
+     ("a man crosses the desert dunes", "desert"),
+     ("he smiles in his kitchen", "home"),
+     ("she laughs with a friend in a cafe", "home"),
      ("a person turns to the left and smiles", "photo")],
 )
 def test_places(prompt, kind):

@@ -58,6 +58,9 @@ SCENE_DEFAULTS: dict[str, tuple[RGB, RGB, Light]] = {
     "studio": ((95, 105, 120), (30, 32, 38), Light(1.05, 0.05, -0.35)),
     "sunset": ((250, 150, 60), (70, 40, 100), Light(0.95, 0.75, 0.55)),
     "night": ((15, 22, 60), (5, 8, 20), Light(0.6, -0.55, 0.0)),
+    "mountains": ((120, 170, 225), (70, 115, 60), Light(1.05, -0.1, 0.25)),
+    "desert": ((222, 170, 105), (150, 190, 230), Light(1.15, 0.35, -0.3)),
+    "home": ((226, 206, 178), (125, 70, 60), Light(0.95, 0.3, 0.35)),
 }
 SCENE_KINDS: tuple[str, ...] = tuple(SCENE_DEFAULTS)
 ANIMATED_KINDS = frozenset({"beach", "snow", "sunset"})
@@ -108,10 +111,17 @@ class SceneSpec:
         return self.light if self.light is not None else SCENE_DEFAULTS[self.kind][2]
 
     @property
-    def animated(self) -> bool:
-        from idvid.render.scene_weather import MOVING_WEATHER
+    def falling(self) -> str | None:
+        """The rain or snow drawn falling over this scene: none in rooms, and a snowy place
+        already snows."""
+        from idvid.render.scene_weather import INDOOR_KINDS, MOVING_WEATHER
 
-        return self.kind in ANIMATED_KINDS or self.weather in MOVING_WEATHER
+        falls = self.weather in MOVING_WEATHER and self.kind not in INDOOR_KINDS
+        return self.weather if falls and (self.kind, self.weather) != ("snow", "snow") else None
+
+    @property
+    def animated(self) -> bool:
+        return self.kind in ANIMATED_KINDS or self.falling is not None
 
 
 def render_scene(
@@ -138,27 +148,27 @@ def render_scene(
     if not spec.animated:
         return base
     frame = scene_kinds.animate(spec.kind, base, float(t), int(seed), spec.colours)
-    if spec.weather in scene_weather.MOVING_WEATHER and (spec.kind, spec.weather) != ("snow", "snow"):  # it snows there
-        frame = scene_weather.overlay(frame, spec.weather, float(t), int(seed))
+    if spec.falling is not None:
+        frame = scene_weather.overlay(frame, spec.falling, float(t), int(seed))
     return frame
 
 
 @lru_cache(maxsize=16)
 def _static_scene(spec: SceneSpec, height: int, width: int, seed: int) -> np.ndarray:
     """Cached still part of a scene, (H, W, 3) uint8, read-only (shared between callers)."""
-    from idvid.render import scene_kinds
+    from idvid.render import scene_kinds, scene_places
 
     primary, secondary = spec.colours
-    painter = getattr(scene_kinds, f"paint_{spec.kind}")
+    painter = getattr(scene_kinds, f"paint_{spec.kind}", None) or getattr(scene_places, f"paint_{spec.kind}")
     image = painter(height, width, np.random.default_rng(seed), np.float32(primary), np.float32(secondary))
     return _graded(image, spec, seed)
 
 
 def _graded(image: np.ndarray, spec: SceneSpec, seed: int) -> np.ndarray:
     """``image`` at the spec's time of day and in its weather's air, as read-only uint8."""
-    from idvid.render.scene_weather import grade
+    from idvid.render.scene_weather import INDOOR_KINDS, grade
 
-    out = np.clip(grade(image, spec.time, spec.weather, seed) + 0.5, 0, 255).astype(np.uint8)
+    out = np.clip(grade(image, spec.time, spec.weather, seed, spec.kind in INDOOR_KINDS) + 0.5, 0, 255).astype(np.uint8)
     out.setflags(write=False)
     return out
 

@@ -26,6 +26,11 @@ PLACES: dict[str, tuple[str, ...]] = {
     "office": ("office", "desk", "workplace", "meeting room", "conference room", "classroom", "library"),
     "city": ("city", "street", "downtown", "skyline", "urban", "buildings", "sidewalk", "town"),
     "studio": ("studio", "stage", "photo shoot", "spotlight"),
+    "mountains": ("mountain", "mountains", "hills", "hill", "alps", "peak", "peaks", "summit", "valley", "cliff",
+                  "hiking"),
+    "desert": ("desert", "dunes", "dune", "sahara", "canyon"),
+    "home": ("home", "house", "living room", "kitchen", "bedroom", "apartment", "flat", "cafe", "coffee shop",
+             "restaurant", "bar", "pub", "lounge", "indoors", "sofa", "couch", "hotel room"),
     "sunset": ("sunset", "dusk", "golden hour", "sundown", "sunrise", "dawn", "evening"),
     "night": ("night", "nighttime", "midnight", "moonlight", "moonlit", "starry", "stars", "after dark"),
 }

@@ -17,6 +17,8 @@ from idvid.render.scene_kinds import _blend, _dots_layer, _flake_layer, _vertica
 TIMES = ("sunset", "night")
 WEATHERS = ("rain", "snow", "fog")
 MOVING_WEATHER = frozenset({"rain", "snow"})
+# Rooms: weather shows as the light and in the window's sky, nothing falls and no fog fills them.
+INDOOR_KINDS = frozenset({"office", "home", "studio"})
 # (top, horizon) sky colours and the tint of everything that is not sky
 SUNSET_SKY = (np.float32([80, 55, 130]), np.float32([252, 145, 70]))
 SUNSET_TINT = np.float32([0.95, 0.72, 0.55])
@@ -34,8 +36,9 @@ def sky_weight(image: np.ndarray) -> np.ndarray:
     return np.clip((b - r + 5) / 30, 0, 1) * np.clip((value - 90) / 60, 0, 1) * height
 
 
-def grade(image: np.ndarray, time: str | None, weather: str | None, seed: int) -> np.ndarray:
-    """A still scene (H, W, 3) float32 0..255 at ``time`` and in ``weather``'s light and air."""
+def grade(image: np.ndarray, time: str | None, weather: str | None, seed: int, indoor: bool = False) -> np.ndarray:
+    """A still scene (H, W, 3) float32 0..255 at ``time`` and in ``weather``'s light and air
+    (``indoor``: a room, which fog does not fill)."""
     h, w = image.shape[:2]
     out = image.astype(np.float32, copy=True)
     if time is not None:
@@ -51,7 +54,7 @@ def grade(image: np.ndarray, time: str | None, weather: str | None, seed: int) -
         grey = out.mean(axis=2, keepdims=True)
         out = 0.75 * (0.55 * out + 0.45 * grey)
         out += sky_weight(image)[..., None] * 0.6 * (RAIN_GREY * (0.45 if time == "night" else 0.8) - out)
-    elif weather == "fog":  # thicker with distance: the top of the frame is further away
+    elif weather == "fog" and not indoor:  # thicker with distance: the top of the frame is further away
         depth = _vertical(h, w, [(0.0, np.float32([0.7] * 3)), (1.0, np.float32([0.4] * 3))])[..., 0]
         _blend(out, depth, FOG_GREY * (0.35 if time == "night" else 1.0))
     return out

@@ -54,10 +54,14 @@ def _generate_parser(sub) -> None:
     p.add_argument("--drive", type=Path, metavar="VIDEO",
                    help="nano: the person follows this video's head motion, expressions, blinks and mouth "
                    "(it sets the length; the prompt still sets the scene and light; its sound is kept)")
-    p.add_argument("--no-audio", action="store_true", help="with --drive or --audio: leave the sound out of the video")
+    p.add_argument("--no-audio", action="store_true",
+                   help="with --drive, --audio or --say: leave the sound out of the video")
     p.add_argument("--audio", type=Path, metavar="SOUND",
                    help="nano: the person speaks this sound (wav, mp3, m4a, a video's sound...): the mouth follows "
                    "the voice, the video lasts as long as the sound and carries it")
+    p.add_argument("--say", metavar="TEXT",
+                   help="nano: the person speaks this line (espeak-ng's synthetic voice): as --audio with the "
+                   "spoken line")
     p.add_argument("--background", type=Path, metavar="IMAGE|VIDEO",
                    help="nano: stand the person in front of this image or (looping) video, relit to match it, "
                    "instead of the prompt's scene")
@@ -372,13 +376,14 @@ def cmd_generate(args) -> None:
         fps=args.fps, negative_prompt=args.negative_prompt,
     )
     runtime = _runtime(args)
-    nano_inputs = {name: getattr(args, name) for name in ("drive", "audio", "background")
+    nano_inputs = {name: getattr(args, name) for name in ("drive", "audio", "say", "background")
                    if getattr(args, name) is not None}
     if nano_inputs and args.seconds is not None:
         raise ConfigError(f"{'the driving video' if args.drive else 'the sound'} sets the length: leave out --frames "
                           "and --seconds")
-    if args.no_audio and not {"drive", "audio"} & set(nano_inputs):
-        logging.getLogger("idvid").warning("--no-audio does nothing without --drive or --audio: nothing brings sound")
+    if args.no_audio and not {"drive", "audio", "say"} & set(nano_inputs):
+        logging.getLogger("idvid").warning("--no-audio does nothing without --drive, --audio or --say: nothing brings "
+                                           "sound")
     # the engine takes the length from the driving video or the sound itself; planned here the same way
     planned = checked(args.model, options, **nano_inputs) if nano_inputs else options
     engine_inputs = dict(nano_inputs, **_face_mesh_input(args.model, args.face_mesh))

@@ -71,7 +71,7 @@ def test_cli_refuses_what_cannot_go_with_a_sound(capsys, tmp_path, speech, grace
 
     write_video(np.zeros((4, 64, 64, 3), np.uint8), silent, fps=4)
     for extra, message in ((["--frames", "30"], "the sound sets the length: leave out --frames and --seconds"),
-                           (["--drive", driving_video], "give --drive or --audio, not both"),
+                           (["--drive", driving_video], "give one of --drive, --audio: each sets the motion"),
                            (["--model", "tiny"], "--audio works with nano only; tiny has no speech input")):
         code, _, err = run_cli(capsys, "generate", "--face", grace_path, "--prompt", "she talks", "--audio", speech,
                                "--out", tmp_path / "x.mp4", *extra)

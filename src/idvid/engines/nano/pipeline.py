@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.drive import drive_track
-from idvid.engines.nano.inputs import lasting
+from idvid.engines.nano.inputs import lasting, sound_of
 from idvid.engines.nano.limits import plan
 from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, speech_motion
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
@@ -102,6 +102,7 @@ class NanoPipeline(EngineInputs):
         keep_sound: bool = True,
         background: str | Path | None = None,
         audio: str | Path | None = None,
+        say: str | None = None,
     ) -> VideoOutput:
         """Animate the person in ``faces`` as ``prompt`` describes.
 
@@ -118,12 +119,15 @@ class NanoPipeline(EngineInputs):
         relit to match it. ``audio``: a sound file (anything PyAV reads) the person speaks: the
         mouth follows the voice (:mod:`.speech`), the video lasts as long as the sound and
         carries it (unless ``keep_sound`` is False); blinks and the prompt's motion go on.
+        ``say``: a line of text, spoken by espeak-ng (:mod:`.say`) and then as ``audio``.
         """
         from idvid.render import Portrait, PortraitRenderer
 
         # 1. Check the options before any heavy work.
         options = GenerationOptions(num_frames, height, width, num_inference_steps, guidance_scale,
                                     identity_guidance_scale, seed, face_index, fps, negative_prompt)
+        sound_name = f'"{say if len(say) <= 40 else say[:37] + "..."}"' if say is not None else None
+        audio = sound_of(drive, audio, say)
         options, driving = lasting(options, drive, audio)
         opt = self.check_request(prompt, options, output_type)
         backdrop = open_backdrop(background, (opt["height"], opt["width"])) if background is not None else None
@@ -141,7 +145,7 @@ class NanoPipeline(EngineInputs):
         if backdrop is not None:
             understood = understood.on_backdrop(Path(background).name)
         if audio is not None:
-            understood = understood.speaking(Path(audio).name)
+            understood = understood.speaking(sound_name or Path(audio).name)
         for line in understood.lines()[1:]:  # what it cannot do is said, not dropped
             logger.warning("%s", line)
         scene = understood.scene

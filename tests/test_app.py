@@ -38,12 +38,12 @@ def client(served):
     return Client(served.local_url, verbose=False)
 
 
-def generate(client, photo, prompt, drive=None, background=None, audio=None, **options):
+def generate(client, photo, prompt, drive=None, background=None, audio=None, say=None, **options):
     values = {**NANO, **options}
     drive, background, audio = (handle_file(str(f)) if f else None for f in (drive, background, audio))
     return client.predict([handle_file(str(photo))], prompt, values["model"], values["num_frames"], values["height"],
                           values["width"], values["fps"], values["seed"], values["guidance"], values["face_index"],
-                          drive, background, audio, api_name="/generate")
+                          drive, background, audio, say or "", api_name="/generate")
 
 
 def test_the_api_endpoint_makes_the_video_and_says_what_was_understood(client, astronaut_path):
@@ -96,6 +96,10 @@ def test_a_sound_is_spoken_and_kept(client, astronaut_path, tmp_path):
     video, notes, _ = generate(client, astronaut_path, "a woman talks", audio=sound, num_frames=None, fps=10)
     assert read_video(video).frames.shape[0] == 8  # 0.8 s at 10 fps
     assert "speaking ah.wav" in notes
+    with av.open(video) as container:
+        assert container.streams.audio
+    video, notes, _ = generate(client, astronaut_path, "a woman talks", say="Hello there.", num_frames=None, fps=10)
+    assert 'speaking "Hello there."' in notes
     with av.open(video) as container:
         assert container.streams.audio
 

@@ -77,19 +77,19 @@ class App:
         self.scoring = EvalModels(analyzer=self.analyzer)
 
     def generate(self, photos, prompt: str, model: str, num_frames, height, width, fps, seed, guidance,
-                 face_index, drive=None, background=None, audio=None, progress=None) -> tuple:
+                 face_index, drive=None, background=None, audio=None, say=None, progress=None) -> tuple:
         """-> (the video's path, what the engine took, ignored and scored, as markdown, FaceSim
         over the frames as a table with columns frame and facesim)."""
         import gradio as gr
 
         try:
             return self._generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance,
-                                  face_index, drive, background, audio, progress or (lambda *_, **__: None))
+                                  face_index, drive, background, audio, say, progress or (lambda *_, **__: None))
         except IdvidError as err:
             raise gr.Error(str(err), print_exception=False) from None
 
     def _generate(self, photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                  drive, background, audio, progress) -> tuple:
+                  drive, background, audio, say, progress) -> tuple:
         from idvid.engines import GenerationOptions, plan_generation
         from idvid.engines.output import understood_lines
 
@@ -101,8 +101,8 @@ class App:
         options = GenerationOptions(num_frames=_int(num_frames), height=_int(height), width=_int(width),
                                     fps=_number(fps), seed=_int(seed) or 0, guidance_scale=_number(guidance),
                                     face_index=_int(face_index))
-        nano_inputs = {name: value for name, value in (("drive", drive), ("audio", audio), ("background", background))
-                       if value}
+        nano_inputs = {name: value for name, value in (("drive", drive), ("audio", audio), ("say", say),
+                                                       ("background", background)) if value}
         planned = self._nano_planned(model, options, nano_inputs) if nano_inputs else options
         plan = plan_generation(model, planned, photos=len(photos))  # before any model loads
         faces = self.analyzer.references(photos, options.face_index)
@@ -126,7 +126,7 @@ class App:
         from idvid.render.backdrop import is_image
 
         planned = checked(model, options, **inputs)
-        if {"drive", "audio"} & set(inputs) and planned.num_frames / planned.fps > MAX_DRIVE_SECONDS:
+        if {"drive", "audio", "say"} & set(inputs) and planned.num_frames / planned.fps > MAX_DRIVE_SECONDS:
             raise IdvidError(f"the driving video or sound is longer than {MAX_DRIVE_SECONDS} s")
         background = inputs.get("background")
         if background and not is_image(background) and probe(background).seconds > MAX_DRIVE_SECONDS:
@@ -202,6 +202,7 @@ def build(app: App):
                 background = gr.File(label="background image or video (nano: in place of the prompt's scene)",
                                      file_types=["image", "video"], type="filepath")
                 audio = gr.Audio(label="speech (nano: the person says it)", sources=["upload"], type="filepath")
+                say = gr.Textbox(label="or a line to say (nano: a synthetic voice speaks it)")
                 with gr.Row():
                     run = gr.Button("generate", variant="primary")
                     stop = gr.Button("cancel")
@@ -213,12 +214,12 @@ def build(app: App):
         made = gr.State([])
         photos.change(app.faces, photos, [preview, found], api_name=False)
         inputs = [photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive,
-                  background, audio]
+                  background, audio, say]
 
         def generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index, drive=None,
-                     background=None, audio=None, progress=gr.Progress()):  # Gradio passes a live progress bar here
+                     background=None, audio=None, say=None, progress=gr.Progress()):  # Gradio passes a live bar here
             return app.generate(photos, prompt, model, num_frames, height, width, fps, seed, guidance, face_index,
-                                drive, background, audio, progress)
+                                drive, background, audio, say, progress)
 
         event = run.click(generate, inputs, [video, notes, curve], api_name="generate")
         event.then(lambda path, paths: ([*paths, path],) * 2 if path else (paths, paths), [video, made],

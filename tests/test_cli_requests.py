@@ -106,9 +106,10 @@ def test_a_signal_while_writing_leaves_nothing(tmp_path, astronaut_path, stop):
     out = tmp_path / "long.mp4"
     command = [sys.executable, "-m", "idvid.cli", "generate", "--face", str(astronaut_path), "--prompt",
                "a woman nods", "--out", str(out), "--frames", "1000", "--height", "512", "--width", "512"]
-    # As from a terminal: a background job of a non-interactive shell (CI) inherits SIGINT ignored.
+    # As from a terminal: a background job of a non-interactive shell (CI) inherits SIGINT ignored,
+    # and a suite run under nohup SIGHUP (which the CLI then rightly keeps ignored).
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL) for s in (signal.SIGINT, stop)])
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".long.mp4.part-*")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -55,3 +55,15 @@ def test_seconds_set_the_length_on_the_models_frame_grid(capsys, tmp_path, astro
     code, _, err = run_cli(capsys, "generate", "--face", astronaut_path, "--prompt", "she nods", "--seconds", "2",
                            "--frames", "24", "--out", tmp_path / "x.mp4")
     assert code == 1 and error_line(err) == "error: give --frames or --seconds, not both"
+
+
+def test_a_short_take_gives_each_step_its_share(shipped_nano, astronaut_obs):
+    clips = plan_clips("she turns to her left, then turns to her right", 6 * FPS, FPS)
+    assert [c.prompt for c in clips] == ["she turns to her left", "turns to her right"]
+    assert clips[0].start == 0 and clips[-1].start + clips[-1].frames == 6 * FPS and clips[1].start < clips[0].frames
+    from idvid.engines.nano.understanding import understand
+
+    # "left and right" is two steps: the head goes both ways within six seconds
+    prompt = understand("she looks left and right").motion_prompt
+    yaw = shipped_nano.controls(prompt, astronaut_obs.pose, 6 * FPS, 0, fps=FPS).values[:, YAW]
+    assert yaw[: 3 * FPS].max() > 15 and yaw[3 * FPS:].min() < -15 and yaw.argmax() < yaw.argmin()

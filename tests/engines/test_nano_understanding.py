@@ -17,6 +17,8 @@ from idvid.engines.nano.understanding import understand
     ("a woman turns to her left and smiles, on a beach at sunset", ["turn_left", "smile"], "beach at sunset",
      ["sunset"], []),
     ("he nods in a city street at night, in the rain", ["nod"], "city at night, in the rain", ["night", "rain"], []),
+    ("she looks left and right", ["turn_left", "turn_right"], "the photo's own background", [], []),
+    ("he shakes his head from side to side", ["shake"], "the photo's own background", [], []),
     ("she glances over her left shoulder in a snowy forest", ["turn_left"], "snow", [], ["forest"]),  # one place wins
     ("the camera zooms in as she tilts her head to the right, in front of a red wall",
      ["zoom_in", "tilt_right"], "red backdrop", [], []),

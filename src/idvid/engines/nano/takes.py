@@ -39,12 +39,13 @@ def sequence(prompt: str) -> list[str]:
 
 def plan_clips(prompt: str, num_frames: int, fps: float) -> list[Clip]:
     """The clips that make a take of ``num_frames`` at ``fps``: one when it is at most about one
-    clip long, else clips of CLIP_SECONDS that overlap by OVERLAP_SECONDS."""
+    clip long (a share per step when the prompt has several), else clips of CLIP_SECONDS that
+    overlap by OVERLAP_SECONDS."""
+    steps = sequence(prompt)
     if num_frames / fps <= LONGEST_SINGLE_CLIP:
-        return [Clip(prompt, 0, num_frames)]
+        return [Clip(prompt, 0, num_frames)] if len(steps) == 1 else _shared(steps, num_frames, fps)
     clip, step = round(CLIP_SECONDS * fps), round((CLIP_SECONDS - OVERLAP_SECONDS) * fps)
     count = math.ceil((num_frames - clip) / step) + 1
-    steps = sequence(prompt)
     ongoing = [bool(set(understand(text).actions) & ONGOING_ACTIONS) for text in steps]
     clips = []
     for i in range(count):
@@ -53,6 +54,17 @@ def plan_clips(prompt: str, num_frames: int, fps: float) -> list[Clip]:
         text = steps[part] if first_of_part or ongoing[part] else IDLE_PROMPT
         start = min(i * step, num_frames - clip)
         clips.append(Clip(text, start, clip))
+    return clips
+
+
+def _shared(steps: list[str], num_frames: int, fps: float) -> list[Clip]:
+    """A short take of several steps: an equal share each, overlapping by OVERLAP_SECONDS (each
+    step's clip keeps the model's pace and is cut to its share: its action comes early in it)."""
+    share, half = num_frames / len(steps), round(OVERLAP_SECONDS * fps / 2)
+    clips = []
+    for i, text in enumerate(steps):
+        start, end = max(0, round(i * share) - half), min(num_frames, round((i + 1) * share) + half)
+        clips.append(Clip(text, start, end - start))
     return clips
 
 
@@ -78,5 +90,8 @@ def long_take(make: Callable[[str, int, int], np.ndarray], prompt: str, num_fram
               seed: int) -> np.ndarray:
     """``make(prompt, frames, seed) -> (frames, controls)`` for each clip of the take, cross-faded."""
     clips = plan_clips(prompt, num_frames, fps)
-    tracks = [make(clip.prompt, clip.frames, seed + i) for i, clip in enumerate(clips)]
-    return tracks[0] if len(clips) == 1 else cross_fade(tracks, clips, num_frames)
+    if len(clips) == 1:  # one clip: the model's motion resampled to the take
+        return make(clips[0].prompt, clips[0].frames, seed)
+    natural = round(CLIP_SECONDS * fps)  # several: each at the model's pace, cut to its place
+    tracks = [make(clip.prompt, max(clip.frames, natural), seed + i)[:clip.frames] for i, clip in enumerate(clips)]
+    return cross_fade(tracks, clips, num_frames)

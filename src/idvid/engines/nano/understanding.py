@@ -135,17 +135,55 @@ def understand(prompt: str) -> Understanding:
                 start = negation.start() + 1
                 cuts.append((start - 1, match.end() - 1))  # in the prompt, which lacks the leading space
             covered[start:match.end()] = [True] * (match.end() - start)
+    other_sides = _the_other_side(text, found, covered)
+    found += [(start, action) for start, _, action in other_sides]
     understood = scene_words(prompt) | FILLER
     words = re.finditer(r"[a-z][a-z\-]*", text)
     unused = [w.group() for w in words if not covered[w.start()] and w.group() not in understood]
+    # the motion model is told the second side as a step of its own: "..., then turns to the right"
+    edits = [(start, end, "") for start, end in cuts]
+    edits += [(start - 1, end - 1, f", then {_step_phrase(action)}") for start, end, action in other_sides]
     motion_prompt = prompt
-    for start, end in sorted(cuts, reverse=True):
-        motion_prompt = motion_prompt[:start] + motion_prompt[end:]
+    for start, end, replacement in sorted(edits, reverse=True):
+        motion_prompt = motion_prompt[:start] + replacement + motion_prompt[end:]
     if cuts and not found:  # only negated actions: what is left asks for nothing
         motion_prompt = ""
     return Understanding(_in_order(found), scene_from_text(prompt), " ".join(motion_prompt.split()),
                          _in_order(negated), tuple(backdrop_colours(prompt)), tuple(light_phrases(prompt)),
                          tuple(dict.fromkeys(unused)))
+
+
+# "... left and right", "... to the left, then to the right": the second side of a sideways move
+_OTHER_SIDE = re.compile(r"\s*(?:and\s+|then\s+|and\s+then\s+)+(?:to\s+)?(?:(?:the|his|her|their|its)\s+)?"
+                         r"(left|right)(?![a-z])")
+_SIDEWAYS = ("_left", "_right")
+# "... left and right", "side to side", "up and down" after a shake or nod say how it swings
+_SWING = re.compile(r"\s*(?:from\s+)?(?:left\s+(?:and|to)\s+right|right\s+(?:and|to)\s+left|side\s+to\s+side|"
+                    r"up\s+and\s+down)(?![a-z])")
+
+
+def _the_other_side(text: str, found: list[tuple[int, str]], covered: list[bool]) -> list[tuple[int, int, str]]:
+    """(start, end, action) of what a sideways action's trailing "and right" asks for (the same
+    move to that side), marked covered; after a shake or nod such a tail describes the swing,
+    and is covered too."""
+    added = []
+    for start, action in list(found):
+        end = start
+        while end < len(text) and covered[end]:
+            end += 1
+        tail = _OTHER_SIDE.match(text, end) if action.endswith(_SIDEWAYS) else _SWING.match(text, end)
+        if tail is None:
+            continue
+        covered[end:tail.end()] = [True] * (tail.end() - end)
+        other = action.rsplit("_", 1)[0] + "_" + tail.group(1) if action.endswith(_SIDEWAYS) else action
+        if other != action:
+            added.append((end, tail.end(), other))
+    return added
+
+
+def _step_phrase(action: str) -> str:
+    """The vocabulary's first phrase for ``action`` that needs no possessive, as a 3rd-person verb."""
+    return conjugate(next(p for p in PHRASES[action] if "{pos}" not in p), "3sg")
 
 
 def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:

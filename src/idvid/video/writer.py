@@ -20,6 +20,7 @@ import numpy as np
 
 from idvid.atomic import atomic_output, check_output
 from idvid.errors import GenerationError
+from idvid.video.ahead import read_ahead
 
 ProgressFn = Callable[[int, "int | None"], None]
 
@@ -73,8 +74,11 @@ def write_video(
     rate = _check_rate(fps)
     _check_crf(crf)
     total = _frame_count(frames)
+    checked = _checked_frames(frames)
+    if not isinstance(frames, np.ndarray):  # frames drawn on demand: draw the next ones while these encode
+        checked = read_ahead(checked)
     with atomic_output(path, overwrite) as tmp:
-        _encode(_checked_frames(frames), tmp, rate, crf, total, progress, path, metadata or {}, audio)
+        _encode(checked, tmp, rate, crf, total, progress, path, metadata or {}, audio)
     return path
 
 

@@ -173,7 +173,8 @@ def test_the_released_layout_loads_with_every_key_used(tiny_fantasyid, tmp_path,
     assert from_files.memory_bytes == pytest.approx(built_plan.memory_bytes, rel=0.01)
 
 
-def test_missing_weights_or_mesh_are_one_line_each(tiny_fantasyid, tmp_path, monkeypatch):
+def test_missing_weights_mesh_or_3d_prior_are_one_line_each(tiny_fantasyid, tmp_path, monkeypatch, capsys,
+                                                            astronaut_path):
     release = published_copy(tiny_fantasyid, tmp_path / "FantasyID", mesh_folder=tmp_path / "prior")
     monkeypatch.setenv("IDVID_MODEL_FANTASYID", str(release))
     with pytest.raises(ModelFileError, match=r"mesh hierarchy is missing .*idvid convert --mesh-sampling"):
@@ -186,6 +187,13 @@ def test_missing_weights_or_mesh_are_one_line_each(tiny_fantasyid, tmp_path, mon
     save_file({k: v for k, v in state.items() if not k.startswith("layer_attention.0.")}, weights)
     with pytest.raises(ModelFileError, match=r"lacks 7 of FantasyID's weights \(first: layer_attention\.0\."):
         load_engine("fantasyid")
+    for name in ("deca.safetensors", "flame.safetensors"):  # the 3D prior: one line naming what to get
+        (tmp_path / "prior" / name).unlink()
+    code, _, err = run_cli(capsys, "generate", "--model", "fantasyid", "--face", astronaut_path, "--prompt", "a nod",
+                           "--out", tmp_path / "x.mp4")
+    assert code == 1 and error_line(err).startswith("error: FantasyID computes the face's 3D shape with DECA and "
+                                                    "FLAME, whose licences do not allow shipping them: get "
+                                                    "deca_model.tar") and "loading model" not in err
     shutil.rmtree(release / "face_encoder")
     with pytest.raises(ModelFileError, match="face encoder is incomplete"):
         load_engine("fantasyid")

@@ -18,6 +18,9 @@ examples:
   idvid generate --face front.jpg --face side.jpg --prompt "..." --model wan2.1-1.3b --frames 49
   idvid generate --face me.jpg --drive clip.mp4 --prompt "on a beach at sunset"    # follow a video's face
   idvid generate --face me.jpg --audio line.wav --background office.jpg --prompt "she smiles"
+  idvid generate --face me.jpg --say "Hello, nice to meet you." --prompt "on a city street at night, in the rain"
+  idvid generate --face me.jpg --model fantasyid --prompt "..." --device cuda --dtype bfloat16 --offload model
+  idvid convert --mesh-sampling transform.pkl --deca deca_model.tar --flame generic_model.pkl --out DIR
   idvid faces group.jpg --preview faces.png
   idvid info
 """
@@ -66,8 +69,8 @@ def _generate_parser(sub) -> None:
                    help="nano: stand the person in front of this image or (looping) video, relit to match it, "
                    "instead of the prompt's scene")
     p.add_argument("--face-mesh", type=Path, metavar="PLY",
-                   help="FantasyID: the person's FLAME point cloud (5023 points) instead of computing it with "
-                   "DECA and FLAME from the photo")
+                   help="FantasyID: the person's FLAME point cloud (the released model's mesh has 5023 points) "
+                   "instead of computing it with DECA and FLAME from the photo")
     p.add_argument("--steps", type=int, dest="num_inference_steps", metavar="N", help="denoising steps")
     p.add_argument("--guidance", type=float, dest="guidance_scale", metavar="S", help="text guidance scale")
     p.add_argument("--id-guidance", type=float, dest="identity_guidance_scale", metavar="S",

@@ -105,7 +105,8 @@ PRESETS: dict[str, Preset] = {
                defaults={k: v for k, v in _tiny_defaults().items() if k != "identity_guidance_scale"}),
         # FantasyID: CogVideoX-5B I2V with 2D+3D face modules (Apache-2.0 weights, face_encoder/ included).
         Preset("fantasyid", "fantasyid", "FantasyID (CogVideoX-5B I2V + 2D and 3D face modules): the person from "
-               "one photo and their FLAME face shape", family="cogvideox", repo_id="acvlab/FantasyID",
+               "one photo and their FLAME face shape; also needs idvid convert's face_prior/ (mesh, DECA, FLAME)",
+               family="cogvideox", repo_id="acvlab/FantasyID",
                image_to_video=True, defaults=CONSISID_DEFAULTS),
         Preset("tiny-fantasyid", "fantasyid", "random tiny FantasyID-class DiT, VAE, face encoder and mesh for "
                "tests and CPU smoke runs (untrained)", family="cogvideox", image_to_video=True,

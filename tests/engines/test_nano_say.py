@@ -27,7 +27,8 @@ def test_a_line_becomes_the_same_speech_every_time():
     loudness = np.sqrt((frames ** 2).mean(axis=1))
     assert (loudness < 0.1 * loudness.max()).mean() > 0.05  # pauses between words: speech, not a tone
     assert spoken_line("Hello!") != path
-    for text, message in (("   ", "--say needs words"), ("a" * (MAX_CHARACTERS + 1), "at most")):
+    for text, message in (("   ", "--say needs words"), ("...!?", "--say needs words"),
+                          ("a" * (MAX_CHARACTERS + 1), "at most")):
         with pytest.raises(ConfigError, match=message):
             spoken_line(text)
 

@@ -18,6 +18,8 @@ from idvid.engines.nano.understanding import understand
      ["sunset"], []),
     ("he nods in a city street at night, in the rain", ["nod"], "city at night, in the rain", ["night", "rain"], []),
     ("she looks left and right", ["turn_left", "turn_right"], "the photo's own background", [], []),
+    ("on the beach at sunset, then in the forest at night", [], "beach at sunset", ["sunset"], ["forest", "night"]),
+    ("it is not raining in a studio at dawn", [], "studio at dawn", ["dawn"], []),  # one time acts; no rain
     ("he shakes his head from side to side", ["shake"], "the photo's own background", [], []),
     ("she glances over her left shoulder in a snowy forest", ["turn_left"], "snow", [], ["forest"]),  # one place wins
     ("the camera zooms in as she tilts her head to the right, in front of a red wall",

@@ -74,3 +74,9 @@ def test_time_of_day_and_weather_reach_the_scene(prompt, kind, time, weather):
 def test_weather_dims_and_cools_the_light():
     clear, rainy = scene_from_text("on a beach").lighting, scene_from_text("on a beach in the rain").lighting
     assert rainy.gain < clear.gain and rainy.warmth < clear.warmth
+
+
+@pytest.mark.parametrize("prompt", ["it is not raining on the beach", "she smiles, no rain, on the beach",
+                                    "without fog on the beach"])
+def test_weather_the_prompt_rules_out_stays_out(prompt):
+    assert scene_from_text(prompt).weather is None

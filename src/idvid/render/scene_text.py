@@ -75,11 +75,10 @@ def scene_from_text(prompt: str) -> SceneSpec:
     """The scene a prompt describes (kind "photo" when it describes none)."""
     text = _normalise(prompt)
     place = _first_place(text)
-    weather = _find(text, WEATHER)
+    weather = _weather(text)
     light = _light(text, place, weather)
     if place is not None and place not in TIME_OF_DAY_LIGHT:
-        times = [k for k in TIME_OF_DAY_LIGHT if any(_phrase(text, p) >= 0 for p in PLACES[k])]
-        return SceneSpec(kind=place, light=light, time=(times or [None])[0], weather=weather)
+        return SceneSpec(kind=place, light=light, time=(_times(text) or [None])[0], weather=weather)
     colours, pattern = backdrop_colours(prompt), _find(text, PATTERNS)
     if pattern or colours:
         kind = pattern or ("solid" if len(colours) < 2 else "gradient")
@@ -103,6 +102,34 @@ def _find(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
     """The key whose phrases occur earliest in the text."""
     hits = [(pos, key) for key, phrases in table.items() for p in phrases if (pos := _phrase(text, p)) >= 0]
     return min(hits)[1] if hits else None
+
+
+_NEGATION = re.compile(r"(?<![a-z])(?:not|no|without|never|isn't|isnt|aren't|arent)(?:\s+[a-z\-]+){0,2}\s+$")
+
+
+def _negated(text: str, position: int) -> bool:
+    """Whether the phrase at ``position`` follows a negation within two words ("no rain", "it is
+    not raining", "without fog")."""
+    return _NEGATION.search(text[:position]) is not None
+
+
+def _weather(text: str) -> str | None:
+    """The weather the prompt asks for: its first weather phrase that is not negated."""
+    hits = [(pos, key) for key, phrases in WEATHER.items() for p in phrases
+            if (pos := _phrase(text, p)) >= 0 and not _negated(text, pos)]
+    return min(hits)[1] if hits else None
+
+
+def _times(text: str) -> list[str]:
+    """The times of day the prompt names, the one that acts first."""
+    return [k for k in TIME_OF_DAY_LIGHT if any(_phrase(text, p) >= 0 for p in PLACES[k])]
+
+
+def _acting(text: str) -> set[str]:
+    """The place that is the scene, and the one time of day that lights it (other places and
+    times set nothing)."""
+    place, times = _first_place(text), _times(text)
+    return {place} | ({times[0]} if times and place not in TIME_OF_DAY_LIGHT else set())
 
 
 def _first_place(text: str) -> str | None:
@@ -143,7 +170,7 @@ def backdrop_colours(prompt: str) -> list[str]:
 def _light(text: str, place: str | None, weather: str | None = None) -> Light | None:
     """The light a time of day, light word or weather asks for; None keeps the scene's own preset."""
     light = None
-    times = [k for k in TIME_OF_DAY_LIGHT if any(_phrase(text, p) >= 0 for p in PLACES[k])]
+    times = _times(text)
     if times and place not in TIME_OF_DAY_LIGHT:
         light = TIME_OF_DAY_LIGHT[times[0]]
     extras = [extra for phrase, extra in LIGHT_WORDS.items() if _phrase(text, phrase) >= 0]
@@ -155,20 +182,25 @@ def _light(text: str, place: str | None, weather: str | None = None) -> Light | 
 def light_phrases(prompt: str) -> list[str]:
     """The time-of-day, light and weather phrases of the prompt, in order."""
     text = _normalise(prompt)
-    phrases = [p for key in TIME_OF_DAY_LIGHT for p in PLACES[key]] + list(LIGHT_WORDS)
-    phrases += [p for ps in WEATHER.values() for p in ps]
-    return [p for _, p in sorted((_phrase(text, p), p) for p in phrases if _phrase(text, p) >= 0)]
+    acting = _acting(text)
+    phrases = [p for key in TIME_OF_DAY_LIGHT if key in acting for p in PLACES[key]] + list(LIGHT_WORDS)
+    weather = _weather(text)
+    phrases += list(WEATHER[weather]) if weather else []
+    found = [(pos, p) for p in phrases if (pos := _phrase(text, p)) >= 0 and not _negated(text, pos)]
+    return [p for _, p in sorted(found)]
 
 
 def scene_words(prompt: str) -> set[str]:
-    """The words of the prompt that set its scene: the place that wins, times of day, light,
+    """The words of the prompt that set its scene: the place that wins, its time of day, light,
     patterns, backdrop colours and the backdrop nouns they colour (a colour of clothing and a
     second place set nothing: "a snowy forest" is snow, and "forest" is not used)."""
     text = _normalise(prompt)
-    # one place is the scene; of the others only times of day still act (as light)
-    acting = {_first_place(text), *TIME_OF_DAY_LIGHT}
+    acting = _acting(text)
     places = [p for key, ps in PLACES.items() if key in acting for p in ps]
     phrases = places + [p for ps in (*PATTERNS.values(), *WEATHER.values()) for p in ps] + list(LIGHT_WORDS)
+    # weather a prompt rules out ("no rain") is understood, and so is the word that rules it out
+    phrases += [m.group().strip() for ps in WEATHER.values() for p in ps if (pos := _phrase(text, p)) >= 0
+                for m in [_NEGATION.search(text[:pos])] if m]
     colours = set(backdrop_colours(prompt))
     phrases += [w for w, c in {**{c: c for c in NAMED_COLOURS}, **COLOUR_SYNONYMS}.items() if c in colours]
     phrases += list(BACKDROP_NOUNS) if colours else []

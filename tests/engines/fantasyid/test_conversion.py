@@ -119,8 +119,19 @@ def test_point_clouds_read_as_open3d_writes_them_and_as_ascii(tmp_path):
                                         f"property float z\nproperty uchar red\nend_header\n{rows}\n")
     assert np.allclose(read_point_cloud(tmp_path / "ascii.ply"), points, atol=1e-6)
     (tmp_path / "faces.ply").write_text("ply\nformat ascii 1.0\nelement face 1\nproperty list uchar int idx\nend_header\n")
-    with pytest.raises(ConfigError, match="faces.ply is not a PLY point cloud"):
+    with pytest.raises(ConfigError, match="faces.ply is not a PLY point cloud: the first element must be vertices"):
         read_point_cloud(tmp_path / "faces.ply")
+    mesh = (f"ply\nformat ascii 1.0\nelement vertex 50\nproperty float x\nproperty float y\nproperty float z\n"
+            f"element face 1\nproperty list uchar int vertex_indices\nend_header\n{rows.replace(' 255', '')}\n3 0 1 2\n")
+    (tmp_path / "mesh.ply").write_text(mesh)  # a mesh: its faces after the vertices are not needed
+    assert np.allclose(read_point_cloud(tmp_path / "mesh.ply"), points, atol=1e-6)
+    for name, header, message in (("noformat.ply", "ply\nelement vertex 1\nend_header\n", "its format is missing"),
+                                  ("short.ply", "ply\nformat ascii 1.0\nelement vertex 9\nproperty float x\n"
+                                                "property float y\nproperty float z\nend_header\n1 2 3\n",
+                                   "its header promises 9 vertices of 3 values; the file holds less")):
+        (tmp_path / name).write_text(header)
+        with pytest.raises(ConfigError, match=message):
+            read_point_cloud(tmp_path / name)
 
 
 def flame_pickle(path, rng):
@@ -174,7 +185,8 @@ def test_deca_files_that_are_not_tensors_or_not_deca_are_refused(capsys, tmp_pat
     flame_pickle(tmp_path / "generic_model.pkl", np.random.default_rng(0))
     code, _, err = run_cli(capsys, "convert", "--deca", tmp_path / "deca_model.tar", "--flame",
                            tmp_path / "generic_model.pkl", "--out", tmp_path / "prior")
-    assert code == 1 and error_line(err).startswith("error: cannot read deca_model.tar as a DECA checkpoint of tensors")
+    assert code == 1 and error_line(err) == ("error: cannot read deca_model.tar as a DECA checkpoint of tensors: "
+                                             "torch's tensor-only loader refused it")
     assert not target.exists() and not (tmp_path / "prior" / "deca.safetensors").exists()
     torch.save({"E_flame": {"conv.weight": torch.zeros(1)}}, tmp_path / "other.tar")
     code, _, err = run_cli(capsys, "convert", "--deca", tmp_path / "other.tar", "--flame",

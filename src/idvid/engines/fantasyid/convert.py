@@ -5,6 +5,7 @@ Every output path is checked before any input is read; each file is written whol
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,10 +44,15 @@ def _deca(source: Path, target: Path, overwrite: bool) -> str:
 
     from idvid.engines.fantasyid.deca import DecaEncoder
 
+    if not source.is_file():
+        raise ConfigError(f"{source} is not a file" if source.exists() else f"{source}: no such file")
     try:
         checkpoint = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises UnpicklingError, RuntimeError or OSError by cause
-        raise ConfigError(f"cannot read {source.name} as a DECA checkpoint of tensors: {e}") from None
+        refused = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", str(e))
+        why = (f"it references {refused.group(1)}, and only tensors are admitted" if refused
+               else "torch's tensor-only loader refused it")
+        raise ConfigError(f"cannot read {source.name} as a DECA checkpoint of tensors: {why}") from None
     state = checkpoint.get("E_flame") if isinstance(checkpoint, dict) else None
     if state is None:
         raise ConfigError(f"{source.name} is not DECA's deca_model.tar: it has no E_flame encoder")

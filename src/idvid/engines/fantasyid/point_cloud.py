@@ -24,7 +24,7 @@ def read_point_cloud(path: str | Path) -> np.ndarray:
         raise ConfigError(f"cannot read the face mesh {path}: {e.strerror or e}") from None
     try:
         return _parse(data)
-    except (ValueError, KeyError, IndexError) as e:
+    except ValueError as e:
         raise ConfigError(f"{path.name} is not a PLY point cloud: {e}") from None
 
 
@@ -33,25 +33,37 @@ def _parse(data: bytes) -> np.ndarray:
     if not data.startswith(b"ply") or end < 0:
         raise ValueError("no PLY header")
     body = data[data.index(b"\n", end) + 1:]
-    lines = data[:end].decode("ascii").splitlines()
-    fmt = next(line.split()[1] for line in lines if line.startswith("format"))
-    elements = []  # (name, count, [(property, dtype)])
-    for line in lines:
-        words = line.split()
-        if words[:1] == ["element"]:
+    lines = data[:end].decode("ascii", errors="replace").splitlines()
+    formats = [line.split()[1:2] for line in lines if line.startswith("format")]
+    fmt = formats[0][0] if formats and formats[0] else None
+    if fmt not in _ENDIAN:
+        raise ValueError(f"its format is {fmt or 'missing'}; ascii or binary are read")
+    elements = []  # (name, count, [(property, dtype)]), up to the vertices
+    for words in (line.split() for line in lines):
+        if words[:1] == ["element"] and len(words) == 3:
+            if elements or words[1] != "vertex":
+                break  # faces and the like after the vertices are not needed; vertices must come first
             elements.append((words[1], int(words[2]), []))
-        elif words[:1] == ["property"]:
-            if words[1] == "list":
-                raise ValueError("list properties before the vertices are not supported")
-            elements[-1][2].append((words[2], _PLY_TYPES[words[1]]))
-    name, count, properties = elements[0]
-    if name != "vertex" or {"x", "y", "z"} - {p for p, _ in properties}:
+        elif words[:1] == ["property"] and len(words) >= 3:
+            if not elements:
+                raise ValueError("a property comes before any element")
+            if words[1] not in _PLY_TYPES:  # also "list": faces are not needed, vertices have none
+                raise ValueError(f"its {elements[-1][0]} element has a {words[1]} property, which is not read")
+            elements[-1][2].append((words[-1], _PLY_TYPES[words[1]]))
+    if not elements or elements[0][0] != "vertex" or {"x", "y", "z"} - {p for p, _ in elements[0][2]}:
         raise ValueError("the first element must be vertices with x, y and z")
+    _, count, properties = elements[0]
     if fmt == "ascii":
-        rows = np.loadtxt(body.decode("ascii").splitlines()[:count], ndmin=2)
-        table = {p: rows[:, i] for i, (p, _) in enumerate(properties)}
+        lines = body.decode("ascii", errors="replace").splitlines()[:count]
+        rows = [line.split() for line in lines]
+        if len(rows) < count or any(len(row) < len(properties) for row in rows):
+            raise ValueError(f"its header promises {count} vertices of {len(properties)} values; the file holds less")
+        values = np.asarray([row[:len(properties)] for row in rows], dtype=np.float64)
+        table = {p: values[:, i] for i, (p, _) in enumerate(properties)}
     else:
         dtype = np.dtype([(p, _ENDIAN[fmt] + t) for p, t in properties])
+        if len(body) < dtype.itemsize * count:
+            raise ValueError(f"its header promises {count} vertices; the file holds less")
         table = np.frombuffer(body, dtype=dtype, count=count)
     vertices = np.stack([table["x"], table["y"], table["z"]], axis=1).astype(np.float32)
     if not np.isfinite(vertices).all():

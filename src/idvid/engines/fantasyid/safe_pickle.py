@@ -77,11 +77,17 @@ def load_arrays(path: str | Path):
     """The pickle at ``path`` with numpy arrays as they are, sparse matrices as :class:`Sparse`
     and chumpy arrays as numpy arrays; ConfigError for anything else it references."""
     path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a file" if path.exists() else f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ConfigError(f"{path.name} is empty")
     with open(path, "rb") as f:
         unpickler = _ArrayUnpickler(f, encoding="latin1")
         unpickler.source = path.name
         try:
             return _plain(unpickler.load())
+        except ConfigError:  # a global refused by name: already one clear line
+            raise
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
             raise ConfigError(f"{path.name} is not a readable pickle of arrays: {e}") from None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import logging
 import hashlib
 import shutil
 import tempfile
@@ -20,6 +21,8 @@ import numpy as np
 
 from idvid.errors import ConfigError
 
+logger = logging.getLogger("idvid")
+
 MAX_CHARACTERS = 5000  # about five minutes of speech
 _SYNCHRONOUS, _UTF8, _END_PAUSE, _CHARACTER_POSITIONS = 2, 1, 0x1000, 1  # espeak-ng's speak_lib.h
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
@@ -28,8 +31,10 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 def spoken_line(text: str, voice: str = "en") -> Path:
     """A WAV file of ``text`` spoken by espeak-ng's ``voice``; the same text gives the same file."""
     text = " ".join(str(text).split())
-    if not text:
+    if not any(ch.isalnum() for ch in text):
         raise ConfigError("--say needs words to speak")
+    if any(ord(ch) > 127 and ch.isalpha() for ch in text) and voice == "en":
+        logger.warning("--say reads with an English voice: words in other languages come out as English sounds")
     if len(text) > MAX_CHARACTERS:
         raise ConfigError(f"--say takes at most {MAX_CHARACTERS} characters, got {len(text)}")
     path = _folder() / f"say-{hashlib.sha1(f'{voice}|{text}'.encode()).hexdigest()[:16]}.wav"

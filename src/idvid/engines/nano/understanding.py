@@ -29,7 +29,7 @@ from idvid.engines.nano.captions import (
 )
 from idvid.engines.output import understood_lines
 from idvid.render.scene import SceneSpec
-from idvid.render.scene_text import backdrop_colours, light_phrases, scene_from_text, scene_words
+from idvid.render.scene_text import PLACES, backdrop_colours, light_phrases, scene_from_text, scene_words
 
 # A negation up to two words before an action ("does not smile", "never really nods", "without
 # smiling"), in the same clause.
@@ -73,7 +73,9 @@ class Understanding:
         """The scene in words: a place, a coloured or patterned backdrop, or the photo's own."""
         if self.backdrop is not None:
             return f"your background {self.backdrop}"
-        time = f" at {self.scene.time}" if self.scene.time else ""
+        # the prompt's own word for the time of day ("at dawn" is drawn as a sunset, and said as dawn)
+        said = [p for p in self.light if self.scene.time and p in PLACES[self.scene.time]]
+        time = f" at {(said or [self.scene.time])[0]}" if self.scene.time else ""
         weather = {"rain": ", in the rain", "snow": ", snowing", "fog": ", in fog", None: ""}[self.scene.weather]
         return self._place_name() + time + weather
 

@@ -65,8 +65,25 @@ def test_spirals_are_openmeshs(level):
     assert np.array_equal(ours, reference[name].numpy())
 
 
-def test_the_tiny_transform_pickle_converts_to_the_same_hierarchy():
-    converted = MeshSampling.from_transform_pickle(FIXTURES / "tiny_transform.pkl")
+def test_a_transform_pickle_in_the_references_layout_converts_to_the_same_hierarchy(tmp_path):
+    """The fixture mesh written as the release writes assets/transform.pkl: protocol 4, scipy csc
+    matrices, an ``adj`` list the port does not need."""
+    import pickle
+
+    import scipy.sparse
+
+    arrays = np.load(FIXTURES / "tiny_mesh.npz")
+
+    def matrices(kind, levels):
+        return [scipy.sparse.csc_matrix((arrays[f"{kind}_{level}_value"], (arrays[f"{kind}_{level}_row"],
+                                                                            arrays[f"{kind}_{level}_col"])),
+                                        shape=tuple(arrays[f"{kind}_{level}_shape"])) for level in range(levels)]
+
+    release = {"vertices": [arrays[f"vertices_{level}"] for level in range(4)],
+               "face": [arrays[f"face_{level}"] for level in range(4)], "adj": matrices("adj", 4),
+               "down_transform": matrices("down", 3), "up_transform": matrices("up", 3)}
+    (tmp_path / "transform.pkl").write_bytes(pickle.dumps(release, protocol=4))
+    converted = MeshSampling.from_transform_pickle(tmp_path / "transform.pkl")
     expected = reference_mesh()
     for ours, theirs in zip(converted.spirals, expected.spirals):
         assert np.array_equal(ours, theirs)

@@ -8,19 +8,26 @@ layout (not FLAME data). float32, at most 1e-5 apart.
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file
 from reference_helpers import TOLERANCE, max_difference, recipe_weights
 
 from idvid.engines.fantasyid.deca import CODE_LAYOUT, DecaEncoder
 from idvid.engines.fantasyid.flame import Flame, flame_arrays
-from idvid.engines.fantasyid.safe_pickle import load_arrays
+from idvid.engines.fantasyid.safe_pickle import Sparse
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "fantasyid_prior"
 
 
 def reference_flame() -> Flame:
-    return Flame(flame_arrays(load_arrays(FIXTURES / "generic_model_tiny.pkl")))
+    """The made-up FLAME-layout model the reference read (kept as arrays, its J_regressor as the
+    COO triplets of the scipy matrix it was)."""
+    with np.load(FIXTURES / "generic_model_tiny.npz") as arrays:
+        model = {k: arrays[k] for k in arrays.files if not k.startswith("J_regressor")}
+        model["J_regressor"] = Sparse(*(arrays[f"J_regressor_{k}"] for k in ("row", "col", "value")),
+                                      tuple(int(n) for n in arrays["J_regressor_shape"]))
+    return Flame(flame_arrays(model))
 
 
 @torch.no_grad()

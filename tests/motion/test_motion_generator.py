@@ -70,6 +70,10 @@ def test_save_and_load_round_trip(tiny_generator, tmp_path):
                      "motion_model/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json"]
     loaded = MotionGenerator.from_pretrained(tmp_path)
     assert loaded.defaults["num_inference_steps"] == 4
+    def arguments(scheduler) -> dict:
+        return {k: v for k, v in scheduler.config.items() if not k.startswith("_")}
+
+    assert arguments(loaded.scheduler) == arguments(tiny_generator.scheduler)
     assert np.array_equal(loaded("she tilts her head", seed=2).values, tiny_generator("she tilts her head", seed=2).values)
 
 
@@ -79,6 +83,9 @@ def test_broken_directories_fail_clearly(tiny_generator, tmp_path):
     with pytest.raises(ModelFileError, match="motion_generator.json is missing"):
         MotionGenerator.from_pretrained(tmp_path)
     tiny_generator.save_pretrained(tmp_path)
+    (tmp_path / "scheduler" / "scheduler_config.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="unreadable scheduler config"):
+        MotionGenerator.from_pretrained(tmp_path)
     (tmp_path / "motion_model" / "diffusion_pytorch_model.bin").write_bytes(b"pickle")
     with pytest.raises(ModelFileError, match="refusing pickle"):
         MotionGenerator.from_pretrained(tmp_path)

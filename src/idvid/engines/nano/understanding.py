@@ -124,8 +124,10 @@ def understand(prompt: str) -> Understanding:
     text = " " + re.sub(r"[^a-z\- ]", " ", lowered) + " "  # one character for one: spans map back
     covered = [False] * len(text)
     found, negated, cuts = [], [], []
-    for pattern, action in _surface_forms():
-        for match in pattern.finditer(text):
+    for phrase, action in _surface_forms():
+        if phrase not in text:  # most of the ~2000 forms are not in a prompt: compile only those that are
+            continue
+        for match in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
             if any(covered[match.start():match.end()]):
                 continue
             negation = NEGATED.search(lowered[:match.start() - 1])  # in the prompt itself: not across a comma
@@ -193,16 +195,14 @@ def _in_order(found: list[tuple[int, str]]) -> tuple[str, ...]:
 
 
 @cache
-def _surface_forms() -> list[tuple[re.Pattern, str]]:
-    """(whole-word pattern of a phrase as it may appear, action) for every phrase of the
-    vocabulary, in every verb form and possessive, longest first (so "turn her head to the left"
-    wins over "turn"); compiled once, being more than re's own cache holds."""
+def _surface_forms() -> list[tuple[str, str]]:
+    """(phrase as it may appear, action) for every phrase of the vocabulary, in every verb form
+    and possessive, longest first (so "turn her head to the left" wins over "turn")."""
     phrases = [(p, a) for a, ps in PHRASES.items() for p in ps]
     phrases += [(p, a) for (a, _), ps in SIZED_PHRASES.items() for p in ps]
     phrases += [(p, a) for a, ps in HELDOUT_PHRASES.items() for p in ps]
     forms = {(conjugate(p.replace("{pos}", s.pos), form), a)
              for (p, a), s, form in product(phrases, SUBJECTS, ("3sg", "plural", "gerund"))}
     forms |= {(clause, a) for a, pairs in CLAUSES.items() for pair in pairs for clause in pair}
-    return [(re.compile(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])"), action)
-            for phrase, action in sorted(forms, key=lambda f: -len(f[0]))]
+    return sorted(forms, key=lambda f: (-len(f[0]), f))  # ties in a fixed order, whatever the hash seed
 

@@ -139,6 +139,20 @@ def test_frames_drawn_in_parallel_equal_frames_drawn_one_by_one(astronaut_portra
     assert not [t for t in threading.enumerate() if t.name.startswith("idvid-render")]
 
 
+def test_rain_and_snow_fall_in_front_of_the_person(face_analyzer, astronaut_portrait):
+    """The middle of the face changes from one moment to the next only by what falls over it."""
+    def middle_of_face(renderer, t):
+        x, y, w, h = (int(v) for v in face_analyzer.analyze(renderer.render()).detection.box)
+        return renderer.render(t=t)[y + h // 4:y + 3 * h // 4, x + w // 4:x + 3 * w // 4].astype(int)
+
+    for weather in ("rain", "snow"):
+        renderer = PortraitRenderer(astronaut_portrait, (256, 256), SceneSpec("city", weather=weather))
+        change = np.abs(middle_of_face(renderer, 0.0) - middle_of_face(renderer, 0.4)).max(axis=2)
+        assert (change > 20).mean() > 0.002, weather  # unchanged (0) when it fell behind only
+    clear = PortraitRenderer(astronaut_portrait, (256, 256), SceneSpec("city"))
+    np.testing.assert_array_equal(middle_of_face(clear, 0.0), middle_of_face(clear, 0.4))
+
+
 def test_portrait_aspect_output(face_analyzer, astronaut_portrait):
     renderer = PortraitRenderer(astronaut_portrait, (360, 240), SceneSpec("studio"))
     frame = renderer.render()

@@ -33,6 +33,7 @@ from idvid.render.mouth import draw_cavity
 from idvid.render.portrait import Portrait
 from idvid.render.sampler import DenseSampler, feature_windows
 from idvid.render.scene import SceneSpec, render_scene
+from idvid.render.scene_weather import overlay
 from idvid.render.warp import WarpRig
 
 SOURCE_OVERSAMPLE = 1.5  # keep the person layer this much sharper than the output (for zoom)
@@ -102,8 +103,8 @@ class PortraitRenderer:
                 flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REFLECT_101,
             )
-        still = backdrop is None and not self.scene.animated
-        self._scene_still = render_scene(self.scene, self.size, 0.0, self.seed, plate=self._plate) if still else None
+        still = backdrop is None and not self.scene.moves
+        self._scene_still = render_scene(self.scene, self.size, 0.0, self.seed, self._plate, falling=False) if still else None
 
     # ---- frames ------------------------------------------------------------------------------
 
@@ -148,7 +149,11 @@ class PortraitRenderer:
         # 6. composite: alpha * person + (1 - alpha) * background, rounded (OpenCV: one pass each)
         alpha = person[..., 3].astype(np.float32)
         alpha *= 1.0 / 255.0
-        return cv2.convertScaleAbs(cv2.blendLinear(rgb, background, alpha, 1.0 - alpha))
+        frame = cv2.convertScaleAbs(cv2.blendLinear(rgb, background, alpha, 1.0 - alpha))
+        # 7. rain and snow fall in front of the person as well as behind
+        if self.scene.falling is not None and self.backdrop is None:
+            frame = overlay(frame, self.scene.falling, t, self.seed)
+        return frame
 
     def render_track(
         self, track: ControlTrack, progress: Callable[[int, int], None] | None = None, fps: float = 8.0
@@ -253,7 +258,7 @@ class PortraitRenderer:
         elif self._scene_still is not None:
             still = self._scene_still
         else:
-            still = render_scene(self.scene, self.size, t, self.seed, plate=self._plate)
+            still = render_scene(self.scene, self.size, t, self.seed, self._plate, falling=False)
         if not np.allclose(camera, [[1, 0, 0], [0, 1, 0]], atol=1e-9):
             still = cv2.warpAffine(
                 still, camera, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101

@@ -120,16 +120,23 @@ class SceneSpec:
         return self.weather if falls and (self.kind, self.weather) != ("snow", "snow") else None
 
     @property
+    def moves(self) -> bool:
+        """Whether the place itself moves (waves, a shimmering sun), rain and snow aside."""
+        return self.kind in ANIMATED_KINDS
+
+    @property
     def animated(self) -> bool:
-        return self.kind in ANIMATED_KINDS or self.falling is not None
+        return self.moves or self.falling is not None
 
 
 def render_scene(
-    spec: SceneSpec, size: tuple[int, int], t: float = 0.0, seed: int = 0, plate: np.ndarray | None = None
+    spec: SceneSpec, size: tuple[int, int], t: float = 0.0, seed: int = 0, plate: np.ndarray | None = None,
+    falling: bool = True,
 ) -> np.ndarray:
     """spec: the scene; size: (H, W); t: seconds (waves, falling snow and a shimmering sun
     move gently); seed: layout randomness (trees, stars, buildings); plate: (h, w, 3) uint8
-    background for kind "photo" (resized to fill the frame).
+    background for kind "photo" (resized to fill the frame); falling: draw the spec's rain or
+    snow (False: the caller draws it over the person too, with :func:`scene_weather.overlay`).
     -> (H, W, 3) uint8 RGB, identical for identical arguments."""
     from idvid.render import scene_kinds, scene_weather
 
@@ -145,10 +152,8 @@ def render_scene(
         base = _graded(base, spec, int(seed)) if spec.time or spec.weather else base
     else:
         base = _static_scene(spec, height, width, int(seed))
-    if not spec.animated:
-        return base
-    frame = scene_kinds.animate(spec.kind, base, float(t), int(seed), spec.colours)
-    if spec.falling is not None:
+    frame = scene_kinds.animate(spec.kind, base, float(t), int(seed), spec.colours) if spec.moves else base
+    if falling and spec.falling is not None:
         frame = scene_weather.overlay(frame, spec.falling, float(t), int(seed))
     return frame
 

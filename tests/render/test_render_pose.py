@@ -92,3 +92,32 @@ def test_controls_add_to_the_head_angles_of_a_head_looking_down(astronaut_face, 
     assert after.roll - before.roll == pytest.approx(roll, abs=0.5)
     if delta == (0.0, 0.0, 15.0):
         np.testing.assert_allclose(frame.relative_rotation(*delta)[2], [0.0, 0.0, 1.0], atol=1e-9)
+
+
+def test_shoulders_breathe_lean_into_a_turn_and_tilt_with_the_head(face_analyzer, astronaut_portrait):
+    """Measured on a solid backdrop: the top of the shoulders on both sides of the neck, and the
+    middle of the body below the chin."""
+    import numpy as np
+
+    from idvid.render import PortraitRenderer, SceneSpec
+    from idvid.render.anchors import BREATH_PERIOD
+
+    renderer = PortraitRenderer(astronaut_portrait, (256, 256), SceneSpec("solid", primary="blue"))
+    neutral = renderer.render()
+    x, y, w, h = face_analyzer.analyze(neutral).detection.box
+    chin = int(y + h)
+
+    def body(frame):
+        person = np.abs(frame.astype(int) - neutral[2, 2]).sum(axis=2)[chin:] > 60
+        tops = [chin + np.argmax(person[:, int(x + a * w):int(x + b * w)], axis=0).mean() for a, b in ((-0.9, -0.3), (1.3, 1.9))]
+        middle = (person * np.arange(person.shape[1])).sum() / person.sum()
+        return np.array(tops), middle
+
+    (left, right), middle = body(neutral)
+    (b_left, b_right), b_middle = body(renderer.render(t=BREATH_PERIOD / 2))  # a full breath in
+    assert (b_left + b_right) / 2 < (left + right) / 2 - 1.0 and abs(b_middle - middle) < 1.0
+    assert np.abs(face_analyzer.analyze(renderer.render(t=BREATH_PERIOD / 2)).detection.box - (x, y, w, h)).max() < 1.0
+    for yaw in (35.0, -35.0):
+        assert (body(renderer.render(FrameControls(yaw=yaw)))[1] - middle) * yaw > 3.0 * abs(yaw) / 35.0
+    tilts = [np.subtract(*body(renderer.render(FrameControls(roll=roll)))[0][::-1]) - (right - left) for roll in (25.0, -25.0)]
+    assert tilts[0] * tilts[1] < 0 and min(map(abs, tilts)) > 3.0

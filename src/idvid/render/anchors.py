@@ -29,6 +29,11 @@ NECK_COLUMNS = np.linspace(-1.5, 1.5, 7)  # across, in face heights
 HEAD_FULL, HEAD_NONE = 1.35, 2.1  # elliptic radius where the head motion starts and stops fading
 NECK_FADE = 0.65  # face heights below the chin at which the neck no longer follows the head
 JAW_FADE = 0.5  # face heights below the chin at which the neck no longer follows the jaw (collars stay)
+# The upper body goes along with the head a little, and breathes.
+BODY_TILT = 0.2  # of the head's roll, about a point a face height below the frame (the waist)
+BODY_SHIFT = 0.08  # face heights sideways at a 35-degree turn, towards where the head turns
+BREATH_RISE, BREATH_PERIOD = 0.03, 4.2  # shoulder rise in face heights; seconds per breath
+BODY_START = 0.25  # face heights below the chin where the body moves fully (the head rules above)
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,38 @@ def head_motion(points: np.ndarray, centre_from: np.ndarray, centre_to: np.ndarr
     a = np.radians(roll_degrees)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])  # y down: clockwise on screen
     return centre_to + (points - centre_from) @ rot.T
+
+
+@dataclass(frozen=True)
+class BodyPose:
+    """The upper body's own motion in one frame: tilt (degrees, clockwise in the image, like
+    the head's roll), shift (pixels, > 0 image right) and rise (pixels, > 0 up)."""
+
+    tilt: float = 0.0
+    shift: float = 0.0
+    rise: float = 0.0
+
+    @classmethod
+    def following(cls, yaw: float, roll: float, t: float, face_height: float) -> BodyPose:
+        """The body of a head at ``yaw`` and ``roll`` degrees, ``t`` seconds into a take: a
+        fraction of the tilt, a small lean into the turn, and a breath (none at t = 0)."""
+        breath = 0.5 - 0.5 * np.cos(2.0 * np.pi * t / BREATH_PERIOD)
+        return cls(BODY_TILT * roll, BODY_SHIFT * face_height * yaw / 35.0, BREATH_RISE * face_height * breath)
+
+    def moved(self, points: np.ndarray, region: HeadRegion, frame_height: float) -> np.ndarray:
+        """Where points (K, 2) go with the body: fully from BODY_START face heights under the
+        chin down to the shoulders, not at all at the chin and above (the head's own motion
+        rules there) nor at the bottom edge (the frame cuts the body there: it bends, so no
+        gap opens at the corners)."""
+        f = region.face_height
+        a = np.radians(self.tilt)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        pivot = np.array([region.centre[0], frame_height + f])
+        carried = pivot + (points - pivot) @ rot.T + [self.shift, -self.rise]
+        y = points[:, 1]
+        weight = smoothstep(region.chin_y, region.chin_y + BODY_START * f, y) * (1.0 - smoothstep(
+            max(region.chin_y + BODY_START * f, frame_height - 0.5 * f), frame_height, y))
+        return points + weight[:, None] * (carried - points)
 
 
 def _mask_top(mask: np.ndarray, centre_x: float, top_y: float, face_height: float, default: float) -> float:

@@ -20,7 +20,8 @@ from functools import cache
 
 import numpy as np
 
-from idvid.render.controls import ControlTrack, FrameControls
+from idvid.render.anchors import BodyPose
+from idvid.render.controls import ControlTrack, FrameControls, clamp_control
 from idvid.render.deform import pose_mesh
 from idvid.render.framing import (
     apply_affine,
@@ -120,7 +121,8 @@ class PortraitRenderer:
 
         # 1.-2. the posed face mesh on the stage; person placement and camera as affines
         posed, out_from_stage, target_stage, rigid_stage = self._pose(c)
-        field = self.rig.field(target_stage, posed.visible, posed.motion, posed.roll, rigid_stage)
+        body = BodyPose.following(clamp_control("yaw", c.yaw), clamp_control("roll", c.roll), t, self.face_height)
+        field = self.rig.field(target_stage, posed.visible, posed.motion, posed.roll, rigid_stage, body)
         stage_from_out = invert_affine(out_from_stage)
         target_out = apply_affine(out_from_stage, target_stage)
         face_out = self.face_height * float(out_from_stage[0, 0])

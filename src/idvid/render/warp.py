@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from idvid.face import landmarks as lm
-from idvid.render.anchors import HeadRegion, anchor_points, head_motion, head_shell
+from idvid.render.anchors import BodyPose, HeadRegion, anchor_points, head_motion, head_shell
 from idvid.render.deform import FACING, SOURCE_FACING
 from idvid.render.tps import ThinPlateSpline
 
@@ -138,13 +138,15 @@ class WarpRig:
         motion: np.ndarray,
         roll: float,
         rigid_mesh: np.ndarray | None = None,
+        body: BodyPose = BodyPose(),
     ) -> ThinPlateSpline:
         """The backward displacement field of one frame.
 
         target_mesh: (478, 2) posed mesh, stage pixels; visible: (478,) bool; motion: (3, 3)
         head rotation about the pivot; roll: its in-plane angle, degrees; rigid_mesh:
         (478, 2) the posed mesh without expressions (the neck follows the jaw's head-turn
-        swing, not a dropping jaw); target_mesh if None.
+        swing, not a dropping jaw); target_mesh if None; body: the shoulders' own motion, where
+        the head's no longer reaches.
         Returns a spline mapping target positions (M, 2) -> displacements (M, 2) to their
         source positions, stage pixels.
         """
@@ -162,7 +164,8 @@ class WarpRig:
         centre_from = self.centre[:2]
         centre_to = (motion @ (self.centre - self.pivot) + self.pivot)[:2]
         moved = head_motion(self.anchors, centre_from, centre_to, roll)
-        anchor_target = self.anchors + self.taper[:, None] * (moved - self.anchors)
+        carried = body.moved(self.anchors, self.region, self.frame_size[0])
+        anchor_target = carried + self.taper[:, None] * (moved - carried)
         jaw = index[np.isin(index, JAW_VERTICES)]
         if jaw.size:
             rigid = target_mesh if rigid_mesh is None else np.asarray(rigid_mesh, dtype=np.float64)

@@ -58,8 +58,8 @@ def fantasyid_face_modules(transformer) -> tuple[int, int]:
     from idvid.engines.consisid.eva_clip import EvaVisionTower
     from idvid.engines.consisid.parsing import BiSeNet
     from idvid.engines.fantasyid.deca import DecaEncoder
-    from idvid.training.fantasyid import FACE_MODULES
     from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
+    from idvid.training.fantasyid import FACE_MODULES
 
     face = FantasyIDTransformer3DModel(**dict(transformer.config), cross_attn_interval=2)
     trained = sum(params(getattr(face, name)) for name in FACE_MODULES)

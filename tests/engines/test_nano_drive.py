@@ -8,13 +8,13 @@ import av
 import numpy as np
 import pytest
 from cli_helpers import error_line, run_cli
-
-from idvid.video import read_video, write_video
-
 from drive_helpers import DRIVE_FPS as FPS
 from drive_helpers import DRIVE_FRAMES as FRAMES
 from drive_helpers import DRIVE_GAP as GAP
 from drive_helpers import control_column as column
+
+from idvid.video import read_video, write_video
+
 
 def test_the_photo_follows_the_driving_video(shipped_nano, analyzer, driving_video, known_track, astronaut_path):
     from idvid.render.mesh_controls import clip_meshes, measure_controls

@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 
-from idvid.render.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 from idvid.data.store import ClipStore
 from idvid.data.tracks import (
     FrameMeasures,
@@ -29,6 +28,7 @@ from idvid.face.pose import pose_to_rotation, rotation_to_pose
 from idvid.render.controls import CONTROL_NAMES, NEUTRAL, clamp_controls
 from idvid.render.deform import pose_mesh
 from idvid.render.headframe import HeadFrame
+from idvid.render.mesh_controls import EXPRESSIONS, ExpressionBasis, expression_features, placement, relative_rotation
 
 AXES = ("yaw", "pitch", "roll")
 # Measured on the seed-4 store of the `synth_store` fixture (pooled over its 3 held-out clips, 51

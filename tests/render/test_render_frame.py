@@ -122,18 +122,19 @@ def test_frames_drawn_in_parallel_equal_frames_drawn_one_by_one(astronaut_portra
     greys = np.linspace(0, 250, 7).astype(np.uint8)
     clip = write_video(np.stack([np.full((48, 64, 3), g, np.uint8) for g in greys]), tmp_path / "bg.mp4", fps=8)
     track = ControlTrack.from_controls([FrameControls(yaw=3.0 * i, mouth_open=i / 12, light_dir=0.5) for i in range(12)])
-    for scene, backdrop in ((SceneSpec("city", weather="rain"), None), (SceneSpec("photo"), clip)):
-        def renderer():
-            return PortraitRenderer(astronaut_portrait, (64, 96), scene,
-                                    backdrop=None if backdrop is None else open_backdrop(backdrop, (64, 96)))
+    def renderer(scene, backdrop=None):
+        return PortraitRenderer(astronaut_portrait, (64, 96), scene,
+                                backdrop=None if backdrop is None else open_backdrop(backdrop, (64, 96)))
 
-        one = np.stack(list(renderer().iter_frames(track, threads=1)))
-        calls = []
-        several = renderer().iter_frames(track, progress=lambda done, total: calls.append(done), threads=3)
+    calls = []
+    for scene, backdrop in ((SceneSpec("city", weather="rain"), None), (SceneSpec("photo"), clip)):
+        one = np.stack(list(renderer(scene, backdrop).iter_frames(track, threads=1)))
+        calls.clear()
+        several = renderer(scene, backdrop).iter_frames(track, progress=lambda done, _: calls.append(done), threads=3)
         np.testing.assert_array_equal(np.stack(list(several)), one)
         assert calls == list(range(1, 13))
         assert np.abs(one[0].astype(int) - one[-1]).mean() > 2
-    stopped = renderer().iter_frames(track, threads=3)
+    stopped = renderer(SceneSpec("beach")).iter_frames(track, threads=3)
     next(stopped)
     stopped.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("idvid-render")]

@@ -29,6 +29,7 @@ from idvid.render.anchors import BodyPose, HeadRegion, anchor_points, head_motio
 from idvid.render.deform import FACING, SOURCE_FACING
 from idvid.render.tps import ThinPlateSpline
 
+STILL_BODY = BodyPose()
 MESH_SMOOTHING = 1e-7  # ~exact through the face-mesh controls
 SHELL_SMOOTHING = 2e-6
 ANCHOR_SMOOTHING = 2e-5  # anchors are guides: let the spline pass near them
@@ -138,7 +139,7 @@ class WarpRig:
         motion: np.ndarray,
         roll: float,
         rigid_mesh: np.ndarray | None = None,
-        body: BodyPose = BodyPose(),
+        body: BodyPose = STILL_BODY,
     ) -> ThinPlateSpline:
         """The backward displacement field of one frame.
 

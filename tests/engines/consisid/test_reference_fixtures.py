@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import load_file
 from reference_helpers import TOLERANCE, recipe_weights
+from safetensors.torch import load_file
 from skimage import data
 
 from idvid.engines.consisid.arcface import TEMPLATE, ArcFace

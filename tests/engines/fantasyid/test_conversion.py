@@ -102,6 +102,13 @@ def test_convert_writes_the_mesh_hierarchy_once(capsys, tmp_path):
     assert code == 1 and "exists" in error_line(err)  # never overwritten unasked
 
 
+def test_convert_asks_first_what_to_convert_then_where(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "convert")
+    assert code == 1 and error_line(err) == "error: give what to convert: --mesh-sampling, or --deca with --flame"
+    code, _, err = run_cli(capsys, "convert", "--mesh-sampling", tmp_path / "transform.pkl")
+    assert code == 1 and error_line(err) == "error: give --out DIR: the folder to write the converted files into"
+
+
 def test_convert_refuses_what_is_not_a_mesh_hierarchy(capsys, tmp_path):
     (tmp_path / "other.pkl").write_bytes(pickle.dumps({"face": []}))
     code, _, err = run_cli(capsys, "convert", "--mesh-sampling", tmp_path / "other.pkl", "--out", tmp_path / "p")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from reference_helpers import TOLERANCE, max_difference, recipe_weights
+from safetensors.torch import load_file
 
 from idvid.engines.fantasyid.deca import CODE_LAYOUT, DecaEncoder
 from idvid.engines.fantasyid.flame import Flame, flame_arrays

@@ -14,8 +14,8 @@ from idvid.engines.dit.limits import (
     DitSpec,
     directory_spec,
     meta_components,
-    module_bytes,
     model_spec,
+    module_bytes,
     reference_plan,
     spec_of,
 )

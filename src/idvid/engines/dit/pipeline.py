@@ -24,8 +24,8 @@ from idvid.engines.dit.face_inputs import face_tensors
 from idvid.engines.dit.guidance import combine, guidance_rows
 from idvid.engines.model_dir import check_model_dir, model_file_errors
 from idvid.engines.output import VideoOutput, array_output
-from idvid.engines.runtime import DiffusersRuntime
 from idvid.engines.request import GenerationOptions, GenerationPlan
+from idvid.engines.runtime import DiffusersRuntime
 from idvid.errors import ConfigError, GenerationError
 from idvid.face.observation import FaceObservation
 from idvid.models.backbones import FAMILIES, count_tokens, encode_text, family_of

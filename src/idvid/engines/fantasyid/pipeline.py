@@ -21,8 +21,8 @@ import torch
 from idvid.engines.base import FaceInput
 from idvid.engines.consisid.face_encoder import FaceEncoder, check_files
 from idvid.engines.consisid.pipeline import FACE_ENCODER_DIR, ConsisIDEnginePipeline
-from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
 from idvid.engines.fantasyid.face_prior import NEEDS_DECA_FLAME, FacePrior, has_files, mesh_box_points
+from idvid.engines.fantasyid.limits import face_prior_dir, loaded_spec, plan_for_spec, transformer_folder
 from idvid.engines.fantasyid.mesh_sampling import MeshSampling
 from idvid.engines.fantasyid.transformer import FantasyIDTransformer3DModel
 from idvid.engines.model_dir import check_model_dir, model_file_errors, published_source

@@ -13,13 +13,12 @@ placement, not out of the expressions (a blink lasts a few frames).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-import logging
 
 from idvid.errors import GenerationError
 from idvid.render.controls import CONTROL_NAMES, ControlTrack, clamp_controls, smooth_in_time
@@ -44,10 +43,9 @@ class DrivingVideo:
 
 def probe(path: str | Path) -> DrivingVideo:
     """Read the header only; VideoError (one line) for a missing, empty or unreadable file."""
-    from idvid.video.reader import frame_rate, open_video, stream_seconds
-
     from idvid.errors import VideoError
     from idvid.render.backdrop import is_image
+    from idvid.video.reader import frame_rate, open_video, stream_seconds
 
     path = Path(path)
     if is_image(path):

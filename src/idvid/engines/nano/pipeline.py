@@ -25,9 +25,9 @@ from idvid.engines.base import EngineInputs, FaceInput, reference_pixels
 from idvid.engines.nano.drive import drive_track
 from idvid.engines.nano.inputs import lasting, sound_of
 from idvid.engines.nano.limits import plan
-from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, speech_motion
 from idvid.engines.nano.motion import MotionGenerator, shipped_motion_dir
 from idvid.engines.nano.motion_actions import CLIP_SECONDS, head_sway
+from idvid.engines.nano.speech import SPREAD_AS_SMILE, read_sound, speech_motion
 from idvid.engines.nano.takes import IDLE_PROMPT, LONGEST_SINGLE_CLIP, long_take, plan_clips
 from idvid.engines.nano.understanding import understand
 from idvid.engines.output import FrameStream, VideoOutput

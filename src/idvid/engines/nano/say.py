@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import atexit
 import ctypes
-import logging
 import hashlib
+import logging
 import shutil
 import tempfile
 import wave

@@ -114,7 +114,7 @@ def test_new_places_look_like_themselves():
 
 def test_rooms_show_weather_in_their_light_not_falling_inside():
     rainy_room = SceneSpec("home", weather="rain")
-    assert not rainy_room.animated and rainy_room.falling is None
+    assert not rainy_room.moves and rainy_room.falling is None
     clear = render_scene(SceneSpec("home"), (120, 120)).astype(float)
     assert render_scene(rainy_room, (120, 120)).astype(float).mean() < clear.mean() - 10
     assert SceneSpec("beach", weather="rain").falling == "rain" and SceneSpec("snow", weather="snow").falling is None

@@ -124,10 +124,6 @@ class SceneSpec:
         """Whether the place itself moves (waves, a shimmering sun), rain and snow aside."""
         return self.kind in ANIMATED_KINDS
 
-    @property
-    def animated(self) -> bool:
-        return self.moves or self.falling is not None
-
 
 def render_scene(
     spec: SceneSpec, size: tuple[int, int], t: float = 0.0, seed: int = 0, plate: np.ndarray | None = None,

@@ -156,7 +156,8 @@ class MotionGenerator:
         pose = _check_inputs(prompt, reference_pose, num_frames, steps)
         model = self.motion_model
         # from a weight, not ModelMixin.device, which imports diffusers' offloading hooks (0.13 s)
-        device, dtype = next(model.parameters()).device, next(model.parameters()).dtype
+        weight = next(model.parameters())
+        device, dtype = weight.device, weight.dtype
         # 1. Text tokens; the unconditional row uses the learned null text.
         features = self.text_encoder.encode([prompt])
         if features.dropped[0]:
